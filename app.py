@@ -1,0 +1,79 @@
+"""A 1:1 video call: the pages, and the WebSocket that introduces two browsers.
+
+Run it with `make run` (or `flask --app app run`) and open the printed URL in two tabs.
+The media never passes through this server: it only relays the offer, the answer and
+the ICE candidates (signaling.py), and the browsers then talk to each other directly.
+"""
+
+import logging
+import secrets
+
+from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask_sock import Sock
+
+import signaling
+
+sock = Sock()
+
+ADJECTIVES = ["quiet", "brave", "sunny", "gentle", "swift", "clever", "calm", "bright"]
+ANIMALS = ["otter", "heron", "fox", "panda", "lynx", "whale", "robin", "koala"]
+
+
+def random_room_name():
+    """A name that is easy to read aloud, like quiet-otter-42."""
+    pick = secrets.choice
+    return f"{pick(ADJECTIVES)}-{pick(ANIMALS)}-{secrets.randbelow(100)}"
+
+
+def create_app(test_config=None):
+    app = Flask(__name__)
+    app.config.from_mapping(
+        # RTCConfiguration.iceServers handed to every browser. Empty means host
+        # candidates only: enough on one machine or one LAN, not across NATs.
+        ICE_SERVERS=[],
+        # Largest signaling message accepted, in bytes. An SDP is a few KiB.
+        MAX_MESSAGE_BYTES=64 * 1024,
+        # Seconds between WebSocket pings; a peer that misses one is gone.
+        PING_INTERVAL=25,
+    )
+    # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS",
+        {
+            "ping_interval": app.config["PING_INTERVAL"],
+            # flask-sock's own cap closes the socket without a word, so it sits
+            # above ours: messages between the two get a "too-large" error first.
+            "max_message_size": 4 * app.config["MAX_MESSAGE_BYTES"],
+        },
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    @app.get("/")
+    def lobby():
+        return render_template("lobby.html", suggestion=random_room_name())
+
+    @app.get("/join")
+    def join():
+        room = request.args.get("room", "").strip() or random_room_name()
+        if not signaling.is_valid_room(room):
+            return render_template("lobby.html", suggestion=random_room_name(),
+                                   error=signaling.BAD_ROOM_MESSAGE, room=room), 400
+        return redirect(url_for("room", room=room))
+
+    @app.get("/room/<room>")
+    def room(room):
+        if not signaling.is_valid_room(room):
+            abort(404, signaling.BAD_ROOM_MESSAGE)
+        return render_template("room.html", room=room)
+
+    app.extensions["rooms"] = signaling.Rooms()
+    sock.init_app(app)
+    return app
+
+
+@sock.route("/ws/<room>")
+def ws(connection, room):
+    signaling.serve(connection, room, current_app.extensions["rooms"], current_app.config)

@@ -1,0 +1,215 @@
+"""The signaling server: rooms of two, and a relay between the two people in a room.
+
+Every frame is a JSON object with a string "type" (the wire protocol in README.md).
+flask-sock gives each socket its own thread; the code here keeps three promises:
+- a room admits at most two people, however many join at the same instant;
+- a socket is written by one thread at a time (flask-sock #85), and
+- each person sees events in the order they happened (peer-left before a new peer-joined).
+"""
+
+import itertools
+import json
+import logging
+import re
+import threading
+
+from simple_websocket import ConnectionClosed
+
+ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BAD_ROOM_MESSAGE = "A room name is 1 to 64 letters, digits, '-' or '_'."
+TOO_LARGE_CLOSE_CODE = 1009  # RFC 6455 "Message Too Big"
+
+log = logging.getLogger("signaling")
+connection_ids = itertools.count(1)
+
+
+def is_valid_room(name):
+    return ROOM_NAME.fullmatch(name) is not None
+
+
+class PrefixedLog(logging.LoggerAdapter):
+    """Prefixes each line with the room and connection, like "[quiet-otter-42#7] joined"."""
+
+    def process(self, msg, kwargs):
+        return f"{self.extra['prefix']} {msg}", kwargs
+
+
+class SignalingError(Exception):
+    """A frame that breaks the protocol: `code` for programs, the message for people."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class Peer:
+    """One person's socket, written by one thread at a time."""
+
+    def __init__(self, connection, room):
+        self.connection = connection
+        self.room = room
+        self.send_lock = threading.Lock()
+        self.log = PrefixedLog(log, {"prefix": f"[{room}#{next(connection_ids)}]"})
+
+    def send(self, text):
+        with self.send_lock:
+            self.send_locked(text)
+
+    def send_locked(self, text):
+        """Send while the caller already holds send_lock (to keep events in order)."""
+        try:
+            self.connection.send(text)
+        except ConnectionClosed:
+            # Its own thread notices the close and leaves the room.
+            self.log.info("gone before a message reached it")
+
+    def send_error(self, code, message):
+        self.send(json.dumps({"type": "error", "code": code, "message": message}))
+
+
+class RoomFull(Exception):
+    pass
+
+
+class Rooms:
+    """Who is in which room. The lock guards membership only, never a socket write."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._members = {}  # room name -> list of at most two Peers
+
+    def join(self, peer, welcome):
+        """Admit `peer`, send it welcome(peers_already_there), tell the other one.
+
+        The newcomer's send lock is held until its welcome is out, so nothing relayed
+        to it can overtake the welcome."""
+        with peer.send_lock:
+            with self._lock:
+                members = self._members.setdefault(peer.room, [])
+                if len(members) == 2:
+                    raise RoomFull
+                members.append(peer)
+                other = members[0] if len(members) == 2 else None
+            peer.send_locked(json.dumps(welcome(1 if other else 0)))
+        if other:
+            other.send(json.dumps({"type": "peer-joined"}))
+
+    def partner(self, peer):
+        with self._lock:
+            members = self._members.get(peer.room, [])
+            return next((p for p in members if p is not peer), None)
+
+    def leave(self, peer):
+        """Remove `peer` and tell the one who stays.
+
+        The stayer's send lock is taken before the slot is freed, so a newcomer's
+        peer-joined cannot reach the stayer ahead of this peer-left."""
+        stayer = self.partner(peer)
+        if stayer is None:
+            self._remove(peer)
+            return
+        with stayer.send_lock:
+            self._remove(peer)
+            stayer.send_locked(json.dumps({"type": "peer-left"}))
+
+    def _remove(self, peer):
+        with self._lock:
+            members = self._members.get(peer.room, [])
+            if peer in members:
+                members.remove(peer)
+            if not members:
+                self._members.pop(peer.room, None)
+
+
+def _require(condition, message):
+    if not condition:
+        raise SignalingError("bad-message", message)
+
+
+def _is_optional(value, kind):
+    return value is None or (isinstance(value, kind) and not isinstance(value, bool))
+
+
+def _check_description(message):
+    _require(isinstance(message.get("sdp"), str), f'A "{message["type"]}" needs an "sdp" string.')
+
+
+def _check_candidate(message):
+    _require("candidate" in message, 'A "candidate" message needs a "candidate" field (null for the end).')
+    candidate = message["candidate"]
+    if candidate is None:
+        return
+    _require(isinstance(candidate, dict), '"candidate" must be an object like RTCIceCandidate.toJSON() gives, or null.')
+    _require(isinstance(candidate.get("candidate"), str), '"candidate.candidate" must be a string.')
+    _require(_is_optional(candidate.get("sdpMid"), str), '"candidate.sdpMid" must be a string or null.')
+    index = candidate.get("sdpMLineIndex")
+    _require(_is_optional(index, int) and (index is None or index >= 0),
+             '"candidate.sdpMLineIndex" must be a whole number or null.')
+    _require(_is_optional(candidate.get("usernameFragment"), str),
+             '"candidate.usernameFragment" must be a string or null.')
+
+
+RELAYED_TYPES = {"offer": _check_description, "answer": _check_description, "candidate": _check_candidate}
+
+
+def check_message(frame, max_bytes):
+    """Raise SignalingError unless `frame` is a message worth relaying."""
+    if not isinstance(frame, str):
+        raise SignalingError("bad-message", "Send JSON in text frames, not binary frames.")
+    if len(frame.encode()) > max_bytes:
+        raise SignalingError("too-large", f"A message may be at most {max_bytes} bytes.")
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError):
+        raise SignalingError("bad-json", "That was not valid JSON.") from None
+    _require(isinstance(message, dict), "A message must be a JSON object.")
+    _require(isinstance(message.get("type"), str), 'A message needs a string "type".')
+    check = RELAYED_TYPES.get(message["type"])
+    if check is None:
+        raise SignalingError("unknown-type", f'Unknown type {message["type"][:40]!r}: '
+                             f'expected one of {", ".join(RELAYED_TYPES)}.')
+    check(message)
+
+
+def serve(connection, room, rooms, config):
+    """One person's whole visit: join, relay until they leave, then tell the other."""
+    peer = Peer(connection, room)
+    if not is_valid_room(room):
+        peer.send_error("bad-room", BAD_ROOM_MESSAGE)
+        return
+
+    def welcome(peers):
+        # The one already there is polite: it yields when both offer at once.
+        return {"type": "welcome", "room": room, "peers": peers, "polite": peers == 0,
+                "iceServers": config["ICE_SERVERS"]}
+
+    try:
+        rooms.join(peer, welcome)
+    except RoomFull:
+        peer.log.info("turned away: room full")
+        peer.send_error("room-full", "This room already has two people in a call. Try another room.")
+        return
+    peer.log.info("joined")
+    try:
+        relay(peer, rooms, config["MAX_MESSAGE_BYTES"])
+    finally:
+        rooms.leave(peer)
+        peer.log.info("left")
+
+
+def relay(peer, rooms, max_bytes):
+    """Pass each valid frame, unchanged, to the other person; answer bad ones with an error."""
+    while True:
+        frame = peer.connection.receive()  # raises ConnectionClosed when they leave
+        try:
+            check_message(frame, max_bytes)
+        except SignalingError as error:
+            peer.log.info("rejected a frame: %s", error.code)
+            peer.send_error(error.code, str(error))
+            if error.code == "too-large":
+                peer.connection.close(TOO_LARGE_CLOSE_CODE, "Message too large")
+                return
+            continue
+        other = rooms.partner(peer)
+        if other is not None:
+            other.send(frame)

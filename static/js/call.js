@@ -1,0 +1,190 @@
+// The call page: puts the three steps together and keeps the person informed.
+// Order of events for the person who joins second (the first one only answers):
+//   Join -> camera -> socket -> "welcome" (peers: 1) -> new Peer -> offer -> answer -> media.
+
+import { openCameraAndMicrophone, explainMediaError } from './media.js';
+import { Peer } from './peer.js';
+import { SignalingChannel, signalingUrl } from './signaling.js';
+
+const room = document.querySelector('main').dataset.room;
+const statusText = document.getElementById('status');
+const localVideo = document.getElementById('local-video');
+const remoteVideo = document.getElementById('remote-video');
+const joinButton = document.getElementById('join-button');
+const muteButton = document.getElementById('mute-button');
+const cameraButton = document.getElementById('camera-button');
+const hangupButton = document.getElementById('hangup-button');
+
+let localStream = null;
+let signaling = null;
+let peer = null;
+let polite = false;
+let iceServers = [];
+
+function log(text) {
+  console.log(`[call ${room}] ${text}`);
+}
+
+function setStatus(state, sentence) {
+  statusText.dataset.state = state;
+  statusText.textContent = sentence;
+  log(`status ${state}: ${sentence}`);
+}
+
+// Buttons show what the person can do next.
+function setInCall(inCall) {
+  joinButton.disabled = inCall;
+  muteButton.disabled = cameraButton.disabled = hangupButton.disabled = !inCall;
+}
+
+async function join() {
+  joinButton.disabled = true;
+  setStatus('starting', 'Starting your camera and microphone…');
+  try {
+    localStream = await openCameraAndMicrophone();
+  } catch (error) {
+    log(`getUserMedia failed: ${error.name}: ${error.message}`);
+    setStatus('error', explainMediaError(error));
+    joinButton.disabled = false;
+    return;
+  }
+  localVideo.srcObject = localStream;
+  setInCall(true);
+  updateMuteButtons();
+
+  setStatus('starting', 'Connecting to the signaling server…');
+  signaling = new SignalingChannel(signalingUrl(room), {
+    onMessage: handleSignal, onClose: handleSignalingClosed, log,
+  });
+  try {
+    await signaling.open();
+  } catch (error) {
+    log(error.message);
+    leave('error', 'Cannot reach the signaling server. Is it running? Reload to try again.');
+  }
+}
+
+async function handleSignal(message) {
+  switch (message.type) {
+    case 'welcome':
+      return handleWelcome(message);
+    case 'peer-joined':
+      return setStatus('connecting', 'Someone joined. Connecting…');
+    case 'peer-left':
+      return handlePeerLeft();
+    case 'offer':
+      // The first offer finds us without a Peer: we were here first, so we answer.
+      return (peer ?? startPeer()).handleDescription(message);
+    case 'answer':
+      return peer?.handleDescription(message);
+    case 'candidate':
+      return peer?.handleCandidate(message.candidate);
+    case 'error':
+      return handleServerError(message);
+    default:
+      log(`ignored unknown message type ${message.type}`);
+  }
+}
+
+function handleWelcome({ peers, polite: isPolite, iceServers: servers }) {
+  polite = isPolite;
+  iceServers = servers;
+  if (peers === 0) {
+    setStatus('waiting', `Waiting for someone to join. Share this link: ${location.href}`);
+  } else {
+    // We arrived second: we make the offer (adding tracks triggers negotiationneeded).
+    setStatus('connecting', 'Connecting to the other person…');
+    startPeer();
+  }
+}
+
+function startPeer() {
+  peer = new Peer({
+    iceServers, polite, localStream, log,
+    sendSignal: (message) => signaling.send(message),
+    onRemoteStream: (stream) => { remoteVideo.srcObject = stream; },
+    onConnectionStateChange: showConnectionState,
+  });
+  return peer;
+}
+
+function showConnectionState(state) {
+  switch (state) {
+    case 'connecting':
+      return setStatus('connecting', 'Connecting to the other person…');
+    case 'connected':
+      return setStatus('connected', 'Connected. You are in a call.');
+    case 'disconnected':
+      return setStatus('reconnecting', 'The connection is interrupted. Trying to recover…');
+    case 'failed':
+      return setStatus('reconnecting', 'The connection failed. Looking for a new path…');
+  }
+}
+
+function handlePeerLeft() {
+  closePeer();
+  // Whoever stays is now the one who was there first: polite, and waiting for an offer.
+  polite = true;
+  setStatus('waiting', `The other person left. Waiting for someone to join. Share this link: ${location.href}`);
+}
+
+function handleServerError({ code, message }) {
+  log(`server error ${code}: ${message}`);
+  if (code === 'room-full') {
+    leave('full', 'This room is full: two people are already in a call here. Choose another room.');
+  }
+}
+
+function handleSignalingClosed() {
+  // Media flows between the browsers, so a working call outlives the signaling socket.
+  const inCall = peer?.pc.connectionState === 'connected';
+  leave('error', inCall
+    ? 'Lost the signaling server. Your call goes on; reload to reconnect.'
+    : 'Lost the connection to the signaling server. Reload the page to try again.', { keepCall: inCall });
+}
+
+function closePeer() {
+  peer?.close();
+  peer = null;
+  remoteVideo.srcObject = null;
+}
+
+function leave(state, sentence, { keepCall = false } = {}) {
+  signaling?.close();
+  signaling = null;
+  if (!keepCall) {
+    closePeer();
+    localStream?.getTracks().forEach((track) => track.stop());
+    localStream = null;
+    localVideo.srcObject = null;
+    setInCall(false);
+  }
+  setStatus(state, sentence);
+}
+
+function hangUp() {
+  leave('idle', 'You left the call. Press Join to enter the room again.');
+}
+
+function toggleTracks(kind) {
+  for (const track of localStream.getTracks()) {
+    if (track.kind === kind) track.enabled = !track.enabled;
+  }
+  updateMuteButtons();
+}
+
+// A disabled track sends silence or black frames: no renegotiation, instant to undo.
+function updateMuteButtons() {
+  const enabled = (kind) => localStream.getTracks().some((t) => t.kind === kind && t.enabled);
+  muteButton.textContent = enabled('audio') ? 'Mute' : 'Unmute';
+  muteButton.setAttribute('aria-pressed', String(!enabled('audio')));
+  cameraButton.textContent = enabled('video') ? 'Camera off' : 'Camera on';
+  cameraButton.setAttribute('aria-pressed', String(!enabled('video')));
+}
+
+joinButton.addEventListener('click', join);
+hangupButton.addEventListener('click', hangUp);
+muteButton.addEventListener('click', () => toggleTracks('audio'));
+cameraButton.addEventListener('click', () => toggleTracks('video'));
+setInCall(false);
+setStatus('idle', 'Press Join to turn on your camera and enter the room.');

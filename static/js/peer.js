@@ -1,0 +1,122 @@
+// Step 2 of the post: the RTCPeerConnection, made whole.
+// One Peer is one side of one call. It sends every local ICE candidate (the post forgot
+// to), answers offers (the post had no callee), queues candidates that arrive before the
+// remote description, and uses "perfect negotiation" so that either side may (re)offer.
+// It knows nothing about WebSockets: `sendSignal` carries its messages to the other side.
+
+export class Peer {
+  constructor({ iceServers = [], polite, localStream, sendSignal, onRemoteStream,
+                onConnectionStateChange = () => {}, log = console.log }) {
+    this.polite = polite;
+    this.sendSignal = sendSignal;
+    this.log = log;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.pendingCandidates = [];
+    this.remoteStream = null;
+
+    const pc = new RTCPeerConnection({ iceServers });
+    this.pc = pc;
+    for (const track of localStream.getTracks()) {
+      pc.addTrack(track, localStream);
+    }
+
+    // Fires once per track (audio, then video) with the same stream: show it once.
+    pc.ontrack = ({ streams: [stream] }) => {
+      if (stream && stream !== this.remoteStream) {
+        this.remoteStream = stream;
+        onRemoteStream(stream);
+      }
+    };
+
+    // Trickle ICE: every local candidate goes to the other side as soon as it is found;
+    // null means "no more candidates".
+    pc.onicecandidate = ({ candidate }) => {
+      this.sendSignal({ type: 'candidate', candidate });
+    };
+
+    // addTrack (and restartIce) make the browser ask for a negotiation: make the offer.
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        this.log(`sending ${pc.localDescription.type}`);
+        this.sendSignal(pc.localDescription);
+      } catch (error) {
+        this.log(`could not make an offer: ${error.name}: ${error.message}`);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+
+    pc.onconnectionstatechange = () => {
+      this.log(`connection ${pc.connectionState}`);
+      onConnectionStateChange(pc.connectionState);
+    };
+
+    // "disconnected" often heals by itself; "failed" needs new candidates: restart ICE.
+    pc.oniceconnectionstatechange = () => {
+      this.log(`ICE ${pc.iceConnectionState}`);
+      if (pc.iceConnectionState === 'failed') {
+        this.log('ICE failed: restarting ICE');
+        pc.restartIce();
+      }
+    };
+  }
+
+  // An offer or an answer from the other side.
+  async handleDescription(description) {
+    const pc = this.pc;
+    const offerCollision = description.type === 'offer' &&
+      (this.makingOffer || pc.signalingState !== 'stable');
+    // Both offered at once: the impolite side ignores the other's offer, the polite side
+    // takes it (setRemoteDescription rolls its own offer back).
+    this.ignoreOffer = !this.polite && offerCollision;
+    if (this.ignoreOffer) {
+      this.log('offer collision: ignoring their offer (we are impolite)');
+      return;
+    }
+    this.log(`received ${description.type}`);
+    await pc.setRemoteDescription(description);
+    await this.addPendingCandidates();
+    if (description.type === 'offer') {
+      await pc.setLocalDescription();
+      this.log(`sending ${pc.localDescription.type}`);
+      this.sendSignal(pc.localDescription);
+    }
+  }
+
+  // A candidate from the other side: too early without a remote description, so queue it.
+  async handleCandidate(candidate) {
+    if (!this.pc.remoteDescription) {
+      this.pendingCandidates.push(candidate);
+      return;
+    }
+    await this.addCandidate(candidate);
+  }
+
+  async addPendingCandidates() {
+    const queued = this.pendingCandidates.splice(0);
+    for (const candidate of queued) {
+      await this.addCandidate(candidate);
+    }
+  }
+
+  async addCandidate(candidate) {
+    try {
+      // No argument is the spec's way to say "end of candidates".
+      await (candidate ? this.pc.addIceCandidate(candidate) : this.pc.addIceCandidate());
+    } catch (error) {
+      // Candidates of an offer we ignored fail to apply; that is expected.
+      if (!this.ignoreOffer) {
+        this.log(`could not add a candidate: ${error.name}: ${error.message}`);
+      }
+    }
+  }
+
+  close() {
+    this.pc.ontrack = this.pc.onicecandidate = this.pc.onnegotiationneeded = null;
+    this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
+    this.pc.close();
+  }
+}

@@ -1,0 +1,78 @@
+// Injected into every test page before the app's own scripts (context.add_init_script).
+// It needs nothing from the app: it remembers every RTCPeerConnection the page creates,
+// and measures what a person would see and hear. Copy it to test your own WebRTC app.
+(() => {
+  const NativePeerConnection = window.RTCPeerConnection;
+  const peerConnections = [];
+  window.RTCPeerConnection = class extends NativePeerConnection {
+    constructor(...args) {
+      super(...args);
+      peerConnections.push(this);
+    }
+  };
+
+  // The newest peer connection that is not closed: the one the call is using.
+  function currentPeerConnection() {
+    return peerConnections.filter((pc) => pc.signalingState !== 'closed').at(-1) ?? null;
+  }
+
+  async function inboundStats(kind) {
+    const pc = currentPeerConnection();
+    if (!pc) return null;
+    const report = await pc.getStats();
+    for (const stats of report.values()) {
+      if (stats.type === 'inbound-rtp' && stats.kind === kind) return stats;
+    }
+    return null;
+  }
+
+  async function selectedCandidatePair() {
+    const pc = currentPeerConnection();
+    if (!pc) return null;
+    const report = await pc.getStats();
+    for (const stats of report.values()) {
+      if (stats.type === 'transport' && stats.selectedCandidatePairId) {
+        const pair = report.get(stats.selectedCandidatePairId);
+        return {
+          local: report.get(pair.localCandidateId)?.candidateType,
+          remote: report.get(pair.remoteCandidateId)?.candidateType,
+        };
+      }
+    }
+    return null;
+  }
+
+  // Frames actually presented by a <video>, counted with requestVideoFrameCallback.
+  function presentedFrames(selector) {
+    const video = document.querySelector(selector);
+    if (video.harnessFrames === undefined) {
+      video.harnessFrames = 0;
+      const onFrame = () => {
+        video.harnessFrames += 1;
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    }
+    return video.harnessFrames;
+  }
+
+  // Mean brightness (0-255) of the picture a <video> shows now.
+  function brightness(selector) {
+    const video = document.querySelector(selector);
+    if (!video.videoWidth) return null;
+    const canvas = new OffscreenCanvas(64, 48);
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    context.drawImage(video, 0, 0, 64, 48);
+    const pixels = context.getImageData(0, 0, 64, 48).data;
+    let sum = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      sum += 0.2126 * pixels[i] + 0.7152 * pixels[i + 1] + 0.0722 * pixels[i + 2];
+    }
+    return sum / (pixels.length / 4);
+  }
+
+  window.harness = {
+    peerConnections, currentPeerConnection, inboundStats, selectedCandidatePair,
+    presentedFrames, brightness,
+  };
+})();

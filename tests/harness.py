@@ -1,0 +1,114 @@
+"""A person in a browser tab, for tests: join a room, then check what they see and hear.
+
+Everything is measured in the page (harness.js) from what the browser really renders
+and receives; nothing in the app is mocked or asked to cooperate.
+"""
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+HARNESS_JS = Path(__file__).with_name("harness.js")
+TIMEOUT_MS = 20_000
+
+
+class Person:
+    def __init__(self, context, name):
+        self.name = name
+        self.context = context
+        context.add_init_script(path=HARNESS_JS)
+        self.page = context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.errors = []
+        # The page's console goes to the test output: pytest shows it when a test fails.
+        self.page.on("console", lambda message: print(f"[{name}] {message.text}"))
+        self.page.on("pageerror", lambda error: self.errors.append(error))
+
+    # What a person does.
+
+    def open_room(self, room):
+        self.page.goto(f"/room/{room}")
+        return self
+
+    def join(self, room=None):
+        if room is not None:
+            self.open_room(room)
+        self.click("Join")
+        return self
+
+    def click(self, button_name):
+        self.page.get_by_role("button", name=button_name, exact=True).click()
+
+    def hang_up(self):
+        self.click("Hang up")
+
+    # What a person sees and hears.
+
+    @property
+    def status(self):
+        return self.page.locator("#status")
+
+    def expect_state(self, state, timeout=TIMEOUT_MS):
+        expect(self.status).to_have_attribute("data-state", state, timeout=timeout)
+
+    def wait_for_remote_frames(self, count=30):
+        """Wait until `count` more frames of the other person are on screen."""
+        start = self.page.evaluate("harness.presentedFrames('#remote-video')")
+        self.page.wait_for_function(
+            "target => harness.presentedFrames('#remote-video') >= target", arg=start + count)
+
+    def camera_size(self):
+        """The width and height this person's camera captures."""
+        return self.page.evaluate(
+            "(() => { const track = document.querySelector('#local-video').srcObject"
+            ".getVideoTracks()[0]; const { width, height } = track.getSettings();"
+            " return [width, height]; })()")
+
+    def remote_video_size(self):
+        return self.page.evaluate(
+            "(() => { const v = document.querySelector('#remote-video');"
+            " return [v.videoWidth, v.videoHeight]; })()")
+
+    def wait_for_remote_video_size(self, size):
+        """WebRTC starts small and scales up as bandwidth estimates grow: wait for `size`."""
+        self.page.wait_for_function(
+            "([w, h]) => { const v = document.querySelector('#remote-video');"
+            " return v.videoWidth === w && v.videoHeight === h; }", arg=size)
+
+    def remote_brightness(self):
+        return self.page.evaluate("harness.brightness('#remote-video')")
+
+    def wait_for_remote_brightness(self, condition):
+        """Wait until the remote picture's mean brightness (0-255) meets `condition`, e.g. '< 10'."""
+        self.page.wait_for_function(f"() => harness.brightness('#remote-video') {condition}")
+
+    def inbound(self, kind):
+        return self.page.evaluate("kind => harness.inboundStats(kind)", kind)
+
+    def wait_for_sound(self):
+        """Wait until more audio bytes arrive and they carry energy (the fake beep)."""
+        start = self.inbound("audio") or {"bytesReceived": 0, "totalAudioEnergy": 0}
+        self.page.wait_for_function(
+            """async start => {
+                 const now = await harness.inboundStats('audio');
+                 return now && now.bytesReceived > start.bytesReceived
+                   && now.totalAudioEnergy > start.totalAudioEnergy;
+               }""", arg=start)
+
+    def wait_for_silence(self, packets=100):
+        """Wait until `packets` audio packets in a row (2 s of Opus) arrive with no energy."""
+        self.page.evaluate("delete window.silenceWindow")
+        self.page.wait_for_function(
+            """async packets => {
+                 const now = await harness.inboundStats('audio');
+                 const since = window.silenceWindow;
+                 if (!now) return false;
+                 if (!since || now.totalAudioEnergy > since.totalAudioEnergy) {
+                   window.silenceWindow = now;  // sound again: start counting anew
+                   return false;
+                 }
+                 return now.packetsReceived - since.packetsReceived >= packets;
+               }""", arg=packets)
+
+    def selected_candidate_pair(self):
+        return self.page.evaluate("harness.selectedCandidatePair()")
