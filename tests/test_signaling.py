@@ -1,0 +1,230 @@
+"""The wire protocol, spoken by a real WebSocket client to a live server (no browser)."""
+
+import json
+import threading
+
+import pytest
+import websocket
+
+OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
+CANDIDATE = {"type": "candidate", "candidate": {
+    "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+    "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"}}
+
+
+class Client:
+    def __init__(self, url):
+        self.ws = websocket.create_connection(url, timeout=10)
+
+    def send(self, message):
+        self.ws.send(message if isinstance(message, str) else json.dumps(message))
+
+    def receive(self):
+        return json.loads(self.ws.recv())
+
+    def expect(self, message_type):
+        message = self.receive()
+        assert message["type"] == message_type, message
+        return message
+
+    def expect_error(self, code):
+        message = self.expect("error")
+        assert message["code"] == code, message
+        assert len(message["message"]) > 10, "the message is meant for a person"
+        return message
+
+    def expect_closed(self):
+        opcode, frame = self.ws.recv_data_frame()
+        assert opcode == websocket.ABNF.OPCODE_CLOSE, (opcode, frame)
+        return int.from_bytes(frame.data[:2], "big")
+
+    def close(self):
+        self.ws.close()
+
+
+@pytest.fixture
+def connect(live_server):
+    clients = []
+
+    def connect_to(room):
+        client = Client(live_server.ws_url(room))
+        clients.append(client)
+        return client
+
+    yield connect_to
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def pair(connect, room):
+    """Two people in a room, welcomes and peer-joined already read."""
+    first = connect(room)
+    first.expect("welcome")
+    second = connect(room)
+    second.expect("welcome")
+    first.expect("peer-joined")
+    return first, second
+
+
+def test_first_person_is_welcomed_alone_and_polite(connect, room):
+    welcome = connect(room).receive()
+    assert welcome == {"type": "welcome", "room": room, "peers": 0, "polite": True, "iceServers": []}
+
+
+def test_second_person_is_welcomed_impolite_and_the_first_is_told(connect, room):
+    first = connect(room)
+    first.expect("welcome")
+    second = connect(room)
+    assert second.receive() == {"type": "welcome", "room": room, "peers": 1, "polite": False,
+                                "iceServers": []}
+    assert first.receive() == {"type": "peer-joined"}
+
+
+def test_messages_reach_the_other_unchanged_and_never_echo(pair):
+    first, second = pair
+    offer_text = json.dumps(OFFER, indent=1)  # odd formatting must survive the relay
+    second.send(offer_text)
+    assert first.ws.recv() == offer_text
+    first.send({"type": "answer", "sdp": "v=0\r\n"})
+    first.send(CANDIDATE)
+    first.send({"type": "candidate", "candidate": None})
+    assert second.receive()["type"] == "answer"  # not its own offer: nothing was echoed
+    assert second.receive() == CANDIDATE
+    assert second.receive() == {"type": "candidate", "candidate": None}
+    second.send(CANDIDATE)
+    assert first.receive() == CANDIDATE  # and first got no echo of its own three
+
+
+def test_the_one_who_stays_is_told_when_the_other_leaves(pair, connect, room):
+    first, second = pair
+    second.close()
+    assert first.receive() == {"type": "peer-left"}
+    newcomer = connect(room)
+    assert newcomer.expect("welcome")["peers"] == 1
+    first.expect("peer-joined")
+
+
+def test_a_third_person_is_turned_away_and_the_call_goes_on(pair, connect, room):
+    first, second = pair
+    third = connect(room)
+    third.expect_error("room-full")
+    third.expect_closed()
+    second.send(OFFER)
+    assert first.receive() == OFFER
+
+
+def test_a_bad_room_name_is_refused(connect):
+    client = connect("no.dots-allowed")
+    client.expect_error("bad-room")
+    client.expect_closed()
+    client = connect("x" * 65)
+    client.expect_error("bad-room")
+
+
+@pytest.mark.parametrize("frame, code", [
+    ("not json", "bad-json"),
+    ("", "bad-json"),
+    ("[" * 50_000, "bad-json"),  # deeper than Python's recursion limit
+    ('["offer"]', "bad-message"),
+    ('"offer"', "bad-message"),
+    ("{}", "bad-message"),
+    ('{"type": 7}', "bad-message"),
+    ('{"type": "dance"}', "unknown-type"),
+    ('{"type": "welcome"}', "unknown-type"),
+    ('{"type": "offer"}', "bad-message"),
+    ('{"type": "answer", "sdp": 5}', "bad-message"),
+    ('{"type": "candidate"}', "bad-message"),
+    ('{"type": "candidate", "candidate": "a=candidate"}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"sdpMid": "0"}}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"candidate": "", "sdpMLineIndex": -1}}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"candidate": "", "sdpMLineIndex": true}}', "bad-message"),
+    (b"\x00binary", "bad-message"),
+])
+def test_a_bad_frame_gets_an_error_and_the_call_goes_on(pair, frame, code):
+    first, second = pair
+    if isinstance(frame, bytes):
+        second.ws.send_binary(frame)
+    else:
+        second.send(frame)
+    second.expect_error(code)
+    second.send(OFFER)  # the socket is still open, and still relays
+    assert first.receive() == OFFER
+
+
+def test_a_too_large_message_gets_an_error_then_a_close(pair, connect, room):
+    first, second = pair
+    second.send({"type": "offer", "sdp": "x" * 70_000})
+    second.expect_error("too-large")
+    assert second.expect_closed() == 1009
+    assert first.receive() == {"type": "peer-left"}
+
+
+def test_an_sdp_sized_message_is_fine(pair):
+    first, second = pair
+    offer = {"type": "offer", "sdp": "a" * 60_000}  # 60 KB, under the 64 KiB limit
+    second.send(offer)
+    assert first.receive() == offer
+
+
+@pytest.mark.parametrize("round_", range(20))
+def test_three_simultaneous_joins_admit_exactly_two(live_server, room, round_):
+    start = threading.Barrier(3)
+    answers = []
+
+    def join():
+        start.wait()
+        client = Client(live_server.ws_url(room))
+        answers.append(client.receive()["type"])
+        return client
+
+    threads = [threading.Thread(target=lambda: clients.append(join())) for _ in range(3)]
+    clients = []
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == ["error", "welcome", "welcome"]
+    for client in clients:
+        client.close()
+
+
+def test_a_vanished_peer_is_noticed_by_ping_and_reported(start_server, room):
+    server = start_server({"PING_INTERVAL": 0.5})
+    stayer = Client(server.ws_url(room))
+    stayer.expect("welcome")
+    # websocket-client answers pings only inside recv(): a client that never reads is
+    # a peer whose network vanished. The server must notice within two intervals.
+    vanished = Client(server.ws_url(room))
+    stayer.ws.settimeout(3)  # well above 2 x 0.5 s
+    stayer.expect("peer-joined")
+    assert stayer.receive() == {"type": "peer-left"}
+    vanished.close()
+    stayer.close()
+
+
+def test_ice_servers_come_from_the_environment(monkeypatch, start_server, room):
+    servers = [{"urls": "stun:stun.example.org:3478"}]
+    monkeypatch.setenv("FLASK_ICE_SERVERS", json.dumps(servers))
+    server = start_server({})
+    client = Client(server.ws_url(room))
+    assert client.receive()["iceServers"] == servers
+    client.close()
+
+
+def test_the_lobby_suggests_a_room_and_goes_there(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b'name="room"' in page.data
+    response = client.get("/join", query_string={"room": "quiet-otter-42"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/room/quiet-otter-42"
+    assert client.get("/join").headers["Location"].startswith("/room/")
+
+
+def test_bad_room_names_get_a_clear_page(client):
+    response = client.get("/join", query_string={"room": "a room with spaces"})
+    assert response.status_code == 400
+    assert b"1 to 64 letters" in response.data
+    assert client.get("/room/bad.name").status_code == 404
+    assert client.get("/room/quiet-otter-42").status_code == 200
