@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import re
+import socket
 import threading
 
 from simple_websocket import ConnectionClosed
@@ -18,6 +19,7 @@ from simple_websocket import ConnectionClosed
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BAD_ROOM_MESSAGE = "A room name is 1 to 64 letters, digits, '-' or '_'."
 TOO_LARGE_CLOSE_CODE = 1009  # RFC 6455 "Message Too Big"
+CLOSE_HANDSHAKE_SECONDS = 5
 
 log = logging.getLogger("signaling")
 connection_ids = itertools.count(1)
@@ -65,6 +67,21 @@ class Peer:
 
     def send_error(self, code, message):
         self.send(json.dumps({"type": "error", "code": code, "message": message}))
+
+    def close(self, code=1000, reason=""):
+        if self.connection.connected:
+            self.connection.close(code, reason)
+
+    def finish(self):
+        """End the visit cleanly: let the close handshake finish, then end the TCP
+        connection ourselves. Otherwise Werkzeug's server writes an HTTP response into
+        the finished WebSocket, which browsers report as "Invalid frame header"."""
+        self.close()
+        self.connection.thread.join(CLOSE_HANDSHAKE_SECONDS)
+        try:
+            self.connection.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already gone
 
 
 class RoomFull(Exception):
@@ -174,13 +191,23 @@ def check_message(frame, max_bytes):
 def serve(connection, room, rooms, config):
     """One person's whole visit: join, relay until they leave, then tell the other."""
     peer = Peer(connection, room)
-    if not is_valid_room(room):
+    try:
+        visit(peer, rooms, config)
+    except ConnectionClosed:
+        pass
+    finally:
+        peer.finish()
+
+
+def visit(peer, rooms, config):
+    if not is_valid_room(peer.room):
         peer.send_error("bad-room", BAD_ROOM_MESSAGE)
+        peer.close(reason="bad room")
         return
 
     def welcome(peers):
         # The one already there is polite: it yields when both offer at once.
-        return {"type": "welcome", "room": room, "peers": peers, "polite": peers == 0,
+        return {"type": "welcome", "room": peer.room, "peers": peers, "polite": peers == 0,
                 "iceServers": config["ICE_SERVERS"]}
 
     try:
@@ -188,6 +215,7 @@ def serve(connection, room, rooms, config):
     except RoomFull:
         peer.log.info("turned away: room full")
         peer.send_error("room-full", "This room already has two people in a call. Try another room.")
+        peer.close(reason="room full")
         return
     peer.log.info("joined")
     try:
@@ -207,7 +235,7 @@ def relay(peer, rooms, max_bytes):
             peer.log.info("rejected a frame: %s", error.code)
             peer.send_error(error.code, str(error))
             if error.code == "too-large":
-                peer.connection.close(TOO_LARGE_CLOSE_CODE, "Message too large")
+                peer.close(TOO_LARGE_CLOSE_CODE, "message too large")
                 return
             continue
         other = rooms.partner(peer)

@@ -86,12 +86,17 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def person(new_context):
-    """person("Ana") is someone at their own computer: a browser context of their own."""
+    """person("ana") is someone at their own computer: a browser context of their own.
+    Any uncaught exception or console error in their page fails the test."""
+    people = []
 
     def make(name):
-        return Person(new_context(), name)
+        people.append(Person(new_context(), name))
+        return people[-1]
 
-    return make
+    yield make
+    for someone in people:
+        assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
 
 
 @pytest.fixture

@@ -20,9 +20,14 @@ class Person:
         self.page = context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.errors = []
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught {error}"))
+
+    def _on_console(self, message):
         # The page's console goes to the test output: pytest shows it when a test fails.
-        self.page.on("console", lambda message: print(f"[{name}] {message.text}"))
-        self.page.on("pageerror", lambda error: self.errors.append(error))
+        print(f"[{self.name}] {message.text}")
+        if message.type == "error":
+            self.errors.append(message.text)
 
     # What a person does.
 

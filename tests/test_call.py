@@ -12,3 +12,87 @@ def test_two_people_see_and_hear_each_other(person, room):
         someone.wait_for_remote_frames(30)
         someone.wait_for_remote_video_size(other.camera_size())
         someone.wait_for_sound()
+
+
+def connected_pair(person, room):
+    ana, ben = person("ana"), person("ben")
+    ana.join(room)
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(10)
+    return ana, ben
+
+
+def test_the_second_person_can_arrive_later(person, room):
+    ana, ben = person("ana"), person("ben")
+    ana.join(room)
+    ana.expect_state("waiting")
+    ana.page.wait_for_timeout(5_000)  # the scenario itself: Ben is five seconds late
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+        someone.wait_for_sound()
+
+
+def test_after_hang_up_the_other_waits_and_a_new_person_can_call(person, room):
+    ana, ben = connected_pair(person, room)
+    ben.hang_up()
+    ben.expect_state("idle")
+    ana.expect_state("waiting")
+    expect_remote_video_empty(ana)
+    cara = person("cara").join(room)
+    for someone in (ana, cara):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+        someone.wait_for_sound()
+
+
+def test_a_reloaded_tab_calls_again(person, room):
+    ana, ben = connected_pair(person, room)
+    ben.page.reload()
+    ben.expect_state("idle")
+    ana.expect_state("waiting")
+    ben.join()
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+
+
+def test_a_third_person_is_told_the_room_is_full(person, room):
+    ana, ben = connected_pair(person, room)
+    cara = person("cara").join(room)
+    cara.expect_state("full")
+    assert "full" in cara.status.inner_text()
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+
+
+def test_mute_silences_the_other_side_and_unmute_brings_it_back(person, room):
+    ana, ben = connected_pair(person, room)
+    ben.wait_for_sound()
+    ana.click("Mute")
+    ana.page.get_by_role("button", name="Unmute").wait_for()
+    ben.wait_for_silence()
+    ana.click("Unmute")
+    ben.wait_for_sound()
+    ana.wait_for_sound()  # Ben was never muted
+
+
+def test_camera_off_turns_the_other_side_black(person, room):
+    ana, ben = connected_pair(person, room)
+    ben.wait_for_remote_brightness("> 40")
+    ana.click("Camera off")
+    ana.page.get_by_role("button", name="Camera on").wait_for()
+    ben.wait_for_remote_brightness("< 5")
+    ana.click("Camera on")
+    ben.wait_for_remote_brightness("> 40")
+    ben.wait_for_remote_frames(30)
+
+
+def expect_remote_video_empty(someone):
+    someone.page.wait_for_function("!document.querySelector('#remote-video').srcObject")
