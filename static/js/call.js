@@ -25,6 +25,17 @@ function log(text) {
   console.log(`[call ${room}] ${text}`);
 }
 
+// Every signaling message in and out, as a "signal" event on document: the tutorial's
+// step 3 page draws its live log from these.
+function announce(direction, message) {
+  document.dispatchEvent(new CustomEvent('signal', { detail: { direction, message } }));
+}
+
+function sendSignal(message) {
+  announce('out', message);
+  signaling.send(message);
+}
+
 function setStatus(state, sentence) {
   statusText.dataset.state = state;
   statusText.textContent = sentence;
@@ -65,6 +76,7 @@ async function join() {
 }
 
 async function handleSignal(message) {
+  announce('in', message);
   switch (message.type) {
     case 'welcome':
       return handleWelcome(message);
@@ -101,7 +113,7 @@ function handleWelcome({ peers, polite: isPolite, iceServers: servers }) {
 function startPeer() {
   peer = new Peer({
     iceServers, polite, localStream, log,
-    sendSignal: (message) => signaling.send(message),
+    sendSignal,
     onRemoteStream: (stream) => { remoteVideo.srcObject = stream; },
     onConnectionStateChange: showConnectionState,
   });
