@@ -1,5 +1,11 @@
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -7,6 +13,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from chromium import find_chromium
 from harness import Person
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Chromium answers getUserMedia itself with a moving test picture and a beep, and says yes
 # to the permission prompt: two tabs can call each other with no camera and no person.
@@ -66,6 +74,50 @@ def start_server():
         server.stop()
 
 
+class ServerProcess:
+    """The app as `flask run` in a process of its own, which a test can kill."""
+
+    def __init__(self, port, env):
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, **env})
+        deadline = time.monotonic() + 20
+        while not self._answers():
+            assert self.process.poll() is None, "the server exited at start"
+            assert time.monotonic() < deadline, "the server did not start in 20 s"
+            time.sleep(0.05)
+
+    def _answers(self):
+        try:
+            socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def kill(self):
+        """Die at once, as a crash or a power cut would: no close frames are sent."""
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def server_process():
+    """server_process(env={}) starts `flask run` on a free port; all are killed afterwards."""
+    processes = []
+
+    def start(env=None):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        processes.append(ServerProcess(port, env or {}))
+        return processes[-1]
+
+    yield start
+    for process in processes:
+        process.kill()
+
+
 @pytest.fixture(scope="session")
 def base_url(live_server):
     """pytest-playwright gives every context this base URL: page.goto('/room/x') works."""
@@ -86,12 +138,13 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def person(new_context):
-    """person("ana") is someone at their own computer: a browser context of their own.
+    """person("ana") is someone at their own computer: a browser context of their own,
+    using the session's live server unless server_url names another.
     Any uncaught exception or console error in their page fails the test."""
     people = []
 
-    def make(name):
-        people.append(Person(new_context(), name))
+    def make(name, server_url=""):
+        people.append(Person(new_context(), name, server_url))
         return people[-1]
 
     yield make

@@ -13,8 +13,10 @@ TIMEOUT_MS = 20_000
 
 
 class Person:
-    def __init__(self, context, name):
+    def __init__(self, context, name, server_url=""):
+        """server_url "" means the context's base_url."""
         self.name = name
+        self.server_url = server_url
         self.context = context
         context.add_init_script(path=HARNESS_JS)
         self.page = context.new_page()
@@ -32,7 +34,7 @@ class Person:
     # What a person does.
 
     def open_room(self, room):
-        self.page.goto(f"/room/{room}")
+        self.page.goto(f"{self.server_url}/room/{room}")
         return self
 
     def join(self, room=None):

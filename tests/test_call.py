@@ -1,5 +1,7 @@
 """Two people in two browsers: a real call, seen and heard on both sides."""
 
+from playwright.sync_api import expect
+
 
 def test_two_people_see_and_hear_each_other(person, room):
     ana, ben = person("ana"), person("ben")
@@ -96,3 +98,31 @@ def test_camera_off_turns_the_other_side_black(person, room):
 
 def expect_remote_video_empty(someone):
     someone.page.wait_for_function("!document.querySelector('#remote-video').srcObject")
+
+
+def test_losing_the_signaling_server_is_said_and_the_call_goes_on(person, server_process, room):
+    server = server_process()
+    ana, ben = person("ana", server.url), person("ben", server.url)
+    ana.join(room)
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+    server.kill()
+    for someone in (ana, ben):
+        someone.expect_state("error")
+        expect(someone.status).to_contain_text("Your call goes on")
+        someone.wait_for_remote_frames(30)  # media flows between the browsers, not via the server
+        someone.wait_for_sound()
+
+
+def test_an_unreachable_signaling_server_is_said(person, server_process, room):
+    server = server_process()
+    ana = person("ana", server.url).open_room(room)
+    server.kill()
+    ana.click("Join")
+    ana.expect_state("error")
+    expect(ana.status).to_contain_text("Cannot reach the signaling server")
+    expect(ana.page.get_by_role("button", name="Join")).to_be_enabled()
+    assert any("WebSocket connection" in error for error in ana.errors)
+    ana.errors.clear()  # Chromium's own console line for the refused socket: expected here
