@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN = $(VENV)/bin
 
-.PHONY: run test browser clean
+.PHONY: run test browser screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -13,6 +13,9 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshots: $(VENV)/.installed-test browser
+	$(BIN)/python scripts/screenshots.py
 
 browser: $(VENV)/.installed-test
 	$(BIN)/python tests/chromium.py --install

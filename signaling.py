@@ -15,6 +15,7 @@ import socket
 import threading
 
 from simple_websocket import ConnectionClosed
+from wsproto.utilities import LocalProtocolError
 
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BAD_ROOM_MESSAGE = "A room name is 1 to 64 letters, digits, '-' or '_'."
@@ -61,8 +62,9 @@ class Peer:
         """Send while the caller already holds send_lock (to keep events in order)."""
         try:
             self.connection.send(text)
-        except ConnectionClosed:
-            # Its own thread notices the close and leaves the room.
+        except (ConnectionClosed, LocalProtocolError, OSError):
+            # Closing or gone (its TCP connection may die before its thread notices);
+            # its own thread sees the close and leaves the room.
             self.log.info("gone before a message reached it")
 
     def send_error(self, code, message):
