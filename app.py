@@ -7,6 +7,7 @@ the ICE candidates (signaling.py), and the browsers then talk to each other dire
 
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_sock import Sock
@@ -26,6 +27,12 @@ def random_room_name():
     return f"{pick(ADJECTIVES)}-{pick(ANIMALS)}-{secrets.randbelow(100)}"
 
 
+def is_allowed_origin(origin):
+    """The app's own origin, or one listed in ALLOWED_ORIGINS. Clients that are not
+    browsers send no Origin and are not asked."""
+    return urlsplit(origin).netloc == request.host or origin in current_app.config["ALLOWED_ORIGINS"]
+
+
 def create_app(test_config=None):
     app = Flask(__name__)
     app.config.from_mapping(
@@ -36,6 +43,8 @@ def create_app(test_config=None):
         MAX_MESSAGE_BYTES=64 * 1024,
         # Seconds between WebSocket pings; a peer that misses one is gone.
         PING_INTERVAL=25,
+        # Pages on other origins allowed to open the WebSocket (the app's own always is).
+        ALLOWED_ORIGINS=[],
     )
     # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
     app.config.from_prefixed_env()
@@ -51,6 +60,14 @@ def create_app(test_config=None):
         },
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    @app.before_request
+    def refuse_foreign_origins():
+        """A page on another site must not use a visitor's browser to join our rooms
+        (cross-site WebSocket hijacking): refuse it before the WebSocket upgrade."""
+        origin = request.headers.get("Origin")
+        if request.path.startswith("/ws/") and origin and not is_allowed_origin(origin):
+            abort(403, "This origin may not open the signaling socket.")
 
     @app.get("/")
     def lobby():

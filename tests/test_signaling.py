@@ -203,6 +203,23 @@ def test_a_vanished_peer_is_noticed_by_ping_and_reported(start_server, room):
     stayer.close()
 
 
+def test_a_foreign_origin_is_refused_before_the_upgrade(live_server, room):
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(live_server.ws_url(room), origin="https://evil.example")
+    assert refused.value.status_code == 403
+    same_site = live_server.url
+    client = websocket.create_connection(live_server.ws_url(room), origin=same_site)
+    assert json.loads(client.recv())["type"] == "welcome"
+    client.close()
+
+
+def test_configured_origins_may_connect(start_server, room):
+    server = start_server({"ALLOWED_ORIGINS": ["https://friend.example"]})
+    client = websocket.create_connection(server.ws_url(room), origin="https://friend.example")
+    assert json.loads(client.recv())["type"] == "welcome"
+    client.close()
+
+
 def test_ice_servers_come_from_the_environment(monkeypatch, start_server, room):
     servers = [{"urls": "stun:stun.example.org:3478"}]
     monkeypatch.setenv("FLASK_ICE_SERVERS", json.dumps(servers))
