@@ -126,3 +126,16 @@ def test_an_unreachable_signaling_server_is_said(person, server_process, room):
     expect(ana.page.get_by_role("button", name="Join")).to_be_enabled()
     assert any("WebSocket connection" in error for error in ana.errors)
     ana.errors.clear()  # Chromium's own console line for the refused socket: expected here
+
+
+def test_the_lobby_leads_to_a_room(person, room):
+    ana = person("ana")
+    ana.page.goto("/")
+    suggested = ana.page.get_by_label("Room name").input_value()
+    assert len(suggested.split("-")) == 3  # like quiet-otter-42
+    ana.page.get_by_label("Room name").fill(room)
+    ana.page.get_by_role("button", name="Go to the room").click()
+    ana.page.wait_for_url(f"**/room/{room}")
+    ana.join()
+    ana.expect_state("waiting")
+    expect(ana.status).to_contain_text(f"/room/{room}")  # the link to share
