@@ -45,6 +45,13 @@ def create_app(test_config=None):
         PING_INTERVAL=25,
         # Pages on other origins allowed to open the WebSocket (the app's own always is).
         ALLOWED_ORIGINS=[],
+        # Flood control per socket: a burst, then a steady rate (messages per second).
+        # A call's start is ~20 candidates and two descriptions; 200 leaves room to spare.
+        MESSAGE_BURST=200,
+        MESSAGE_RATE=50,
+        # What one process holds (each socket is a thread).
+        MAX_ROOMS=500,
+        MAX_PEOPLE=1000,
     )
     # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
     app.config.from_prefixed_env()
@@ -98,7 +105,7 @@ def create_app(test_config=None):
             return redirect(url_for("tutorial_step", step=step, room=random_room_name()))
         return render_template(f"tutorial/{step}.html", room=room)
 
-    app.extensions["rooms"] = signaling.Rooms()
+    app.extensions["rooms"] = signaling.Rooms(app.config["MAX_ROOMS"], app.config["MAX_PEOPLE"])
     sock.init_app(app)
     return app
 

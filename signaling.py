@@ -13,14 +13,18 @@ import logging
 import re
 import socket
 import threading
+import time
 
 from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BAD_ROOM_MESSAGE = "A room name is 1 to 64 letters, digits, '-' or '_'."
-TOO_LARGE_CLOSE_CODE = 1009  # RFC 6455 "Message Too Big"
 CLOSE_HANDSHAKE_SECONDS = 5
+# The errors after which the server closes the socket, with their WebSocket close codes
+# (RFC 6455: 1008 policy violation, 1009 message too big, 1013 try again later).
+CLOSING_ERRORS = {"bad-room": 1008, "room-full": 1008, "server-full": 1013,
+                  "too-large": 1009, "rate-limited": 1008}
 
 log = logging.getLogger("signaling")
 connection_ids = itertools.count(1)
@@ -70,6 +74,13 @@ class Peer:
     def send_error(self, code, message):
         self.send(json.dumps({"type": "error", "code": code, "message": message}))
 
+    def refuse(self, error):
+        """Tell the client what was wrong, and close if that error closes."""
+        self.log.info("refused: %s", error.code)
+        self.send_error(error.code, str(error))
+        if error.code in CLOSING_ERRORS:
+            self.close(CLOSING_ERRORS[error.code], error.code)
+
     def close(self, code=1000, reason=""):
         if self.connection.connected:
             self.connection.close(code, reason)
@@ -86,16 +97,15 @@ class Peer:
             pass  # already gone
 
 
-class RoomFull(Exception):
-    pass
-
-
 class Rooms:
     """Who is in which room. The lock guards membership only, never a socket write."""
 
-    def __init__(self):
+    def __init__(self, max_rooms, max_people):
         self._lock = threading.Lock()
         self._members = {}  # room name -> list of at most two Peers
+        self._people = 0
+        self.max_rooms = max_rooms
+        self.max_people = max_people
 
     def join(self, peer, welcome):
         """Admit `peer`, send it welcome(peers_already_there), tell the other one.
@@ -104,14 +114,23 @@ class Rooms:
         to it can overtake the welcome."""
         with peer.send_lock:
             with self._lock:
+                self._check_capacity(peer.room)
                 members = self._members.setdefault(peer.room, [])
-                if len(members) == 2:
-                    raise RoomFull
                 members.append(peer)
+                self._people += 1
                 other = members[0] if len(members) == 2 else None
             peer.send_locked(json.dumps(welcome(1 if other else 0)))
         if other:
             other.send(json.dumps({"type": "peer-joined"}))
+
+    def _check_capacity(self, room):
+        members = self._members.get(room, [])
+        if len(members) == 2:
+            raise SignalingError("room-full", "This room already has two people in a call. "
+                                 "Try another room.")
+        if self._people >= self.max_people or (not members and len(self._members) >= self.max_rooms):
+            raise SignalingError("server-full", "The server is at its limit of calls. "
+                                 "Try again in a few minutes.")
 
     def partner(self, peer):
         with self._lock:
@@ -136,6 +155,7 @@ class Rooms:
             members = self._members.get(peer.room, [])
             if peer in members:
                 members.remove(peer)
+                self._people -= 1
             if not members:
                 self._members.pop(peer.room, None)
 
@@ -203,8 +223,7 @@ def serve(connection, room, rooms, config):
 
 def visit(peer, rooms, config):
     if not is_valid_room(peer.room):
-        peer.send_error("bad-room", BAD_ROOM_MESSAGE)
-        peer.close(reason="bad room")
+        peer.refuse(SignalingError("bad-room", BAD_ROOM_MESSAGE))
         return
 
     def welcome(peers):
@@ -214,30 +233,48 @@ def visit(peer, rooms, config):
 
     try:
         rooms.join(peer, welcome)
-    except RoomFull:
-        peer.log.info("turned away: room full")
-        peer.send_error("room-full", "This room already has two people in a call. Try another room.")
-        peer.close(reason="room full")
+    except SignalingError as error:
+        peer.refuse(error)
         return
     peer.log.info("joined")
     try:
-        relay(peer, rooms, config["MAX_MESSAGE_BYTES"])
+        relay(peer, rooms, config)
     finally:
         rooms.leave(peer)
         peer.log.info("left")
 
 
-def relay(peer, rooms, max_bytes):
+class RateLimit:
+    """A token bucket: `burst` messages at once, then `rate` per second."""
+
+    def __init__(self, rate, burst):
+        self.rate = rate
+        self.burst = self.tokens = burst
+        self.last = time.monotonic()
+
+    def allow(self):
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def relay(peer, rooms, config):
     """Pass each valid frame, unchanged, to the other person; answer bad ones with an error."""
+    limit = RateLimit(config["MESSAGE_RATE"], config["MESSAGE_BURST"])
     while True:
         frame = peer.connection.receive()  # raises ConnectionClosed when they leave
         try:
-            check_message(frame, max_bytes)
+            if not limit.allow():
+                raise SignalingError("rate-limited", "Too many messages too fast; "
+                                     "this connection is closed.")
+            check_message(frame, config["MAX_MESSAGE_BYTES"])
         except SignalingError as error:
-            peer.log.info("rejected a frame: %s", error.code)
-            peer.send_error(error.code, str(error))
-            if error.code == "too-large":
-                peer.close(TOO_LARGE_CLOSE_CODE, "message too large")
+            peer.refuse(error)
+            if error.code in CLOSING_ERRORS:
                 return
             continue
         other = rooms.partner(peer)

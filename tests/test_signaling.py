@@ -167,7 +167,7 @@ def test_an_sdp_sized_message_is_fine(pair):
     assert first.receive() == offer
 
 
-@pytest.mark.parametrize("round_", range(20))
+@pytest.mark.parametrize("round_", range(50))
 def test_three_simultaneous_joins_admit_exactly_two(live_server, room, round_):
     start = threading.Barrier(3)
     answers = []
@@ -186,6 +186,49 @@ def test_three_simultaneous_joins_admit_exactly_two(live_server, room, round_):
         thread.join()
     assert sorted(answers) == ["error", "welcome", "welcome"]
     for client in clients:
+        client.close()
+
+
+def test_a_burst_of_candidates_is_relayed_whole(pair):
+    first, second = pair
+    for _ in range(150):  # far more than a real call gathers at once
+        second.send(CANDIDATE)
+    for _ in range(150):
+        assert first.receive() == CANDIDATE
+
+
+def test_a_flooding_client_is_closed_and_the_other_stays(start_server, room):
+    server = start_server({"MESSAGE_BURST": 20, "MESSAGE_RATE": 1})
+    first, flooder = Client(server.ws_url(room)), Client(server.ws_url(room))
+    first.expect("welcome"), flooder.expect("welcome"), first.expect("peer-joined")
+    for _ in range(40):
+        flooder.send(CANDIDATE)
+    flooder.expect_error("rate-limited")  # the first message it gets back: 20 passed
+    assert flooder.expect_closed() == 1008
+    received = [first.receive() for _ in range(21)]
+    assert received == [CANDIDATE] * 20 + [{"type": "peer-left"}]
+    newcomer = Client(server.ws_url(room))  # the room is usable again
+    assert newcomer.expect("welcome")["peers"] == 1
+    for client in (first, flooder, newcomer):
+        client.close()
+
+
+def test_the_server_refuses_people_and_rooms_past_its_limits(start_server, room):
+    server = start_server({"MAX_PEOPLE": 3, "MAX_ROOMS": 2})
+    one, two = Client(server.ws_url(room)), Client(server.ws_url(room))
+    three = Client(server.ws_url(room + "-b"))
+    for client in (one, two, three):
+        client.expect("welcome")
+    fourth = Client(server.ws_url(room + "-b"))
+    fourth.expect_error("server-full")
+    assert fourth.expect_closed() == 1013
+    three.close()
+    other_room = Client(server.ws_url(room + "-c"))  # a slot and a room were freed
+    other_room.expect("welcome")
+    one.close()  # `room` still has `two`: two rooms are open, room and -c
+    past_rooms = Client(server.ws_url(room + "-d"))
+    past_rooms.expect_error("server-full")
+    for client in (two, other_room, past_rooms, fourth):
         client.close()
 
 
