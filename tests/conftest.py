@@ -78,10 +78,15 @@ class ServerProcess:
     """The app as `flask run` in a process of its own, which a test can kill."""
 
     def __init__(self, port, env):
+        self.port = port
+        self.env = {**os.environ, **env}
         self.url = f"http://127.0.0.1:{port}"
+        self.start()
+
+    def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
-            cwd=ROOT, env={**os.environ, **env})
+            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(self.port)],
+            cwd=ROOT, env=self.env)
         deadline = time.monotonic() + 20
         while not self._answers():
             assert self.process.poll() is None, "the server exited at start"
@@ -90,7 +95,7 @@ class ServerProcess:
 
     def _answers(self):
         try:
-            socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), 0.2).close()
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
             return True
         except OSError:
             return False

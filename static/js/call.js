@@ -65,7 +65,7 @@ async function join() {
 
   setStatus('starting', 'Connecting to the signaling server…');
   signaling = new SignalingChannel(signalingUrl(room), {
-    onMessage: handleSignal, onClose: handleSignalingClosed, log,
+    onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
   });
   try {
     await signaling.open();
@@ -81,7 +81,7 @@ async function handleSignal(message) {
     case 'welcome':
       return handleWelcome(message);
     case 'peer-joined':
-      return setStatus('connecting', 'Someone joined. Connecting…');
+      return handlePeerJoined();
     case 'peer-left':
       return handlePeerLeft();
     case 'offer':
@@ -101,6 +101,13 @@ async function handleSignal(message) {
 function handleWelcome({ peers, polite: isPolite, iceServers: servers }) {
   polite = isPolite;
   iceServers = servers;
+  if (isCallUp()) {
+    // Back after losing the signaling server, and the call never stopped: keep it, and
+    // take the role this welcome gives (the one who came back first is polite).
+    peer.polite = polite;
+    return showConnectionState('connected');
+  }
+  closePeer();  // a call that did not survive the outage starts over
   if (peers === 0) {
     setStatus('waiting', `Waiting for someone to join. Share this link: ${location.href}`);
   } else {
@@ -108,6 +115,18 @@ function handleWelcome({ peers, polite: isPolite, iceServers: servers }) {
     setStatus('connecting', 'Connecting to the other person…');
     startPeer();
   }
+}
+
+function handlePeerJoined() {
+  if (isCallUp()) {
+    return log('the other person is back on the signaling server; the call goes on');
+  }
+  closePeer();
+  setStatus('connecting', 'Someone joined. Connecting…');
+}
+
+function isCallUp() {
+  return peer?.pc.connectionState === 'connected';
 }
 
 function startPeer() {
@@ -147,12 +166,11 @@ function handleServerError({ code, message }) {
   }
 }
 
-function handleSignalingClosed() {
-  // Media flows between the browsers, so a working call outlives the signaling socket.
-  const inCall = peer?.pc.connectionState === 'connected';
-  leave('error', inCall
-    ? 'Lost the signaling server. Your call goes on; reload to reconnect.'
-    : 'Lost the connection to the signaling server. Reload the page to try again.', { keepCall: inCall });
+function handleSignalingLost(retryInMs) {
+  const seconds = (retryInMs / 1000).toFixed(1);
+  setStatus('reconnecting', isCallUp()
+    ? `Lost the signaling server; trying again in ${seconds} s. Your call goes on.`
+    : `Lost the signaling server; trying again in ${seconds} s…`);
 }
 
 function closePeer() {
@@ -161,16 +179,14 @@ function closePeer() {
   remoteVideo.srcObject = null;
 }
 
-function leave(state, sentence, { keepCall = false } = {}) {
+function leave(state, sentence) {
   signaling?.close();
   signaling = null;
-  if (!keepCall) {
-    closePeer();
-    localStream?.getTracks().forEach((track) => track.stop());
-    localStream = null;
-    localVideo.srcObject = null;
-    setInCall(false);
-  }
+  closePeer();
+  localStream?.getTracks().forEach((track) => track.stop());
+  localStream = null;
+  localVideo.srcObject = null;
+  setInCall(false);
   setStatus(state, sentence);
 }
 

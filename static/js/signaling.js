@@ -2,6 +2,10 @@
 // Messages are JSON objects with a "type". Incoming messages are handled strictly one at a
 // time, in order: an async handler finishes (say, setRemoteDescription) before the next
 // message (say, a candidate that needs that description) is looked at.
+// If the socket drops, it comes back by itself, waiting longer after each failed try;
+// the server then sends a new "welcome".
+
+const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 export function signalingUrl(room) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -9,12 +13,14 @@ export function signalingUrl(room) {
 }
 
 export class SignalingChannel {
-  constructor(url, { onMessage, onClose = () => {}, log = console.log }) {
+  constructor(url, { onMessage, onDisconnect = () => {}, log = console.log }) {
     this.url = url;
     this.onMessage = onMessage;
-    this.onClose = onClose;
+    this.onDisconnect = onDisconnect;
     this.log = log;
     this.socket = null;
+    this.failedTries = 0;
+    this.retryTimer = null;
     this.queue = Promise.resolve();
   }
 
@@ -23,17 +29,30 @@ export class SignalingChannel {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(this.url);
       this.socket = socket;
-      socket.onopen = () => resolve();
+      socket.onopen = () => {
+        this.failedTries = 0;
+        resolve();
+      };
       socket.onerror = () => reject(new Error(`could not reach ${this.url}`));
       socket.onmessage = ({ data }) => this.receive(data);
       socket.onclose = ({ code, reason }) => {
         this.log(`signaling closed (${code}${reason ? ` ${reason}` : ''})`);
         if (this.socket === socket) {
-          this.socket = null;
-          this.queue.then(() => this.onClose({ code, reason }));
+          this.retryLater();
         }
       };
     });
+  }
+
+  // Not closed by us: try again after a delay that grows with each failed try.
+  retryLater() {
+    const delay = RETRY_DELAYS_MS[Math.min(this.failedTries, RETRY_DELAYS_MS.length - 1)];
+    this.failedTries += 1;
+    this.queue.then(() => this.onDisconnect(delay));
+    this.retryTimer = setTimeout(() => {
+      this.log('signaling: reconnecting');
+      this.open().catch(() => {});  // a failed try closes, and onclose retries again
+    }, delay);
   }
 
   receive(data) {
@@ -57,8 +76,9 @@ export class SignalingChannel {
     }
   }
 
-  // Leaving on purpose: the server tells the other person "peer-left".
+  // Leaving on purpose: no more retries, and the server tells the other person "peer-left".
   close() {
+    clearTimeout(this.retryTimer);
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, 'hang up');
