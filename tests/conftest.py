@@ -162,3 +162,16 @@ def room(request):
     """A room name no other test uses."""
     readable = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]
     return f"{readable}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def call(person, room):
+    """Ana and Ben in a call in `room`: both connected, frames arriving on both sides."""
+    ana, ben = person("ana"), person("ben")
+    ana.join(room)
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(10)
+    return ana, ben

@@ -1,11 +1,14 @@
-"""A person in a browser tab, for tests: join a room, then check what they see and hear.
+"""A person in a browser tab, for tests: join a room, then check what they see and hear;
+and a bare signaling client, for tests of the protocol.
 
 Everything is measured in the page (harness.js) from what the browser really renders
 and receives; nothing in the app is mocked or asked to cooperate.
 """
 
+import json
 from pathlib import Path
 
+import websocket
 from playwright.sync_api import expect
 
 HARNESS_JS = Path(__file__).with_name("harness.js")
@@ -125,3 +128,35 @@ class Person:
 
     def selected_candidate_pair(self):
         return self.page.evaluate("harness.selectedCandidatePair()")
+
+
+class SignalingClient:
+    """A program speaking the wire protocol over a real WebSocket (websocket-client)."""
+
+    def __init__(self, url):
+        self.ws = websocket.create_connection(url, timeout=10)
+
+    def send(self, message):
+        self.ws.send(message if isinstance(message, str) else json.dumps(message))
+
+    def receive(self):
+        return json.loads(self.ws.recv())
+
+    def expect(self, message_type):
+        message = self.receive()
+        assert message["type"] == message_type, message
+        return message
+
+    def expect_error(self, code):
+        message = self.expect("error")
+        assert message["code"] == code, message
+        assert len(message["message"]) > 10, "the message is meant for a person"
+        return message
+
+    def expect_closed(self):
+        opcode, frame = self.ws.recv_data_frame()
+        assert opcode == websocket.ABNF.OPCODE_CLOSE, (opcode, frame)
+        return int.from_bytes(frame.data[:2], "big")
+
+    def close(self):
+        self.ws.close()

@@ -16,17 +16,6 @@ def test_two_people_see_and_hear_each_other(person, room):
         someone.wait_for_sound()
 
 
-def connected_pair(person, room):
-    ana, ben = person("ana"), person("ben")
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
-    for someone in (ana, ben):
-        someone.expect_state("connected")
-        someone.wait_for_remote_frames(10)
-    return ana, ben
-
-
 def test_the_second_person_can_arrive_later(person, room):
     ana, ben = person("ana"), person("ben")
     ana.join(room)
@@ -40,8 +29,8 @@ def test_the_second_person_can_arrive_later(person, room):
         someone.wait_for_sound()
 
 
-def test_after_hang_up_the_other_waits_and_a_new_person_can_call(person, room):
-    ana, ben = connected_pair(person, room)
+def test_after_hang_up_the_other_waits_and_a_new_person_can_call(call, person, room):
+    ana, ben = call
     ben.hang_up()
     ben.expect_state("idle")
     ana.expect_state("waiting")
@@ -53,8 +42,8 @@ def test_after_hang_up_the_other_waits_and_a_new_person_can_call(person, room):
         someone.wait_for_sound()
 
 
-def test_a_reloaded_tab_calls_again(person, room):
-    ana, ben = connected_pair(person, room)
+def test_a_reloaded_tab_calls_again(call):
+    ana, ben = call
     ben.page.reload()
     ben.expect_state("idle")
     ana.expect_state("waiting")
@@ -64,8 +53,8 @@ def test_a_reloaded_tab_calls_again(person, room):
         someone.wait_for_remote_frames(30)
 
 
-def test_a_third_person_is_told_the_room_is_full(person, room):
-    ana, ben = connected_pair(person, room)
+def test_a_third_person_is_told_the_room_is_full(call, person, room):
+    ana, ben = call
     cara = person("cara").join(room)
     cara.expect_state("full")
     assert "full" in cara.status.inner_text()
@@ -74,8 +63,8 @@ def test_a_third_person_is_told_the_room_is_full(person, room):
         someone.wait_for_remote_frames(30)
 
 
-def test_mute_silences_the_other_side_and_unmute_brings_it_back(person, room):
-    ana, ben = connected_pair(person, room)
+def test_mute_silences_the_other_side_and_unmute_brings_it_back(call):
+    ana, ben = call
     ben.wait_for_sound()
     ana.click("Mute")
     ana.page.get_by_role("button", name="Unmute").wait_for()
@@ -85,8 +74,8 @@ def test_mute_silences_the_other_side_and_unmute_brings_it_back(person, room):
     ana.wait_for_sound()  # Ben was never muted
 
 
-def test_camera_off_turns_the_other_side_black(person, room):
-    ana, ben = connected_pair(person, room)
+def test_camera_off_turns_the_other_side_black(call):
+    ana, ben = call
     ben.wait_for_remote_brightness("> 40")
     ana.click("Camera off")
     ana.page.get_by_role("button", name="Camera on").wait_for()

@@ -6,40 +6,12 @@ import threading
 import pytest
 import websocket
 
+from harness import SignalingClient as Client
+
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
 CANDIDATE = {"type": "candidate", "candidate": {
     "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
     "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"}}
-
-
-class Client:
-    def __init__(self, url):
-        self.ws = websocket.create_connection(url, timeout=10)
-
-    def send(self, message):
-        self.ws.send(message if isinstance(message, str) else json.dumps(message))
-
-    def receive(self):
-        return json.loads(self.ws.recv())
-
-    def expect(self, message_type):
-        message = self.receive()
-        assert message["type"] == message_type, message
-        return message
-
-    def expect_error(self, code):
-        message = self.expect("error")
-        assert message["code"] == code, message
-        assert len(message["message"]) > 10, "the message is meant for a person"
-        return message
-
-    def expect_closed(self):
-        opcode, frame = self.ws.recv_data_frame()
-        assert opcode == websocket.ABNF.OPCODE_CLOSE, (opcode, frame)
-        return int.from_bytes(frame.data[:2], "big")
-
-    def close(self):
-        self.ws.close()
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""Bad input and floods while a real call is up: every bad frame is answered, no call drops."""
+
+import json
+import logging
+import random
+
+import websocket
+
+from harness import SignalingClient
+
+# (frame, the error code the server must answer with); none of these closes the socket.
+MALFORMED = [
+    ("not json at all", "bad-json"),
+    ("", "bad-json"),
+    ('{"type": "offer", "sdp": "v=0"', "bad-json"),
+    ("[" * 20_000, "bad-json"),  # nested deeper than any parser should recurse
+    ('["offer"]', "bad-message"),
+    ('"offer"', "bad-message"),
+    ("42", "bad-message"),
+    ("null", "bad-message"),
+    ("{}", "bad-message"),
+    ('{"type": ["offer"]}', "bad-message"),
+    ('{"type": "offer"}', "bad-message"),
+    ('{"type": "answer", "sdp": {"v": 0}}', "bad-message"),
+    ('{"type": "candidate"}', "bad-message"),
+    ('{"type": "candidate", "candidate": 7}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"candidate": "x", "sdpMLineIndex": "0"}}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"candidate": "x", "sdpMid": 0}}', "bad-message"),
+    (b"\x89PNG binary", "bad-message"),
+    (json.dumps({"type": "hello", "padding": "x" * 60_000}), "unknown-type"),
+    ('{"type": "welcome", "peers": 0}', "unknown-type"),
+    ('{"type": "peer-left"}', "unknown-type"),
+]
+FRAMES_PER_SOCKET = 200  # the default burst: one socket may send this many at once
+SOCKETS = 50
+
+
+def send(client, frame):
+    if isinstance(frame, bytes):
+        client.ws.send_binary(frame)
+    else:
+        client.send(frame)
+
+
+def test_ten_thousand_malformed_frames_during_a_call(call, live_server, room, caplog):
+    ana, ben = call
+    rng = random.Random(2026)
+    answered = {}
+    for number in range(SOCKETS):
+        fuzzer = SignalingClient(live_server.ws_url(f"{room}-fuzz-{number}"))
+        fuzzer.expect("welcome")
+        frames = [rng.choice(MALFORMED) for _ in range(FRAMES_PER_SOCKET)]
+        for frame, _ in frames:
+            send(fuzzer, frame)
+        for _, code in frames:
+            fuzzer.expect_error(code)
+            answered[code] = answered.get(code, 0) + 1
+        fuzzer.close()
+    print(f"malformed frames sent: {SOCKETS * FRAMES_PER_SOCKET} of {len(MALFORMED)} kinds; "
+          f"answered: {answered}")
+    assert sum(answered.values()) == SOCKETS * FRAMES_PER_SOCKET >= 10_000
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "the server logged errors"
+
+
+def test_frames_that_close_the_socket_leave_the_call_up(call, live_server, room):
+    ana, ben = call
+    closing = [
+        (json.dumps({"type": "offer", "sdp": "x" * 70_000}), "too-large", 1009),
+        (json.dumps({"type": "offer", "sdp": "x" * 1_000_000}), None, 1009),  # past the hard cap
+    ]
+    for number, (frame, code, close_code) in enumerate(closing):
+        fuzzer = SignalingClient(live_server.ws_url(f"{room}-closing-{number}"))
+        fuzzer.expect("welcome")
+        fuzzer.send(frame)
+        if code:
+            fuzzer.expect_error(code)
+        assert fuzzer.expect_closed() == close_code
+    invalid_utf8 = SignalingClient(live_server.ws_url(f"{room}-utf8"))
+    invalid_utf8.expect("welcome")
+    invalid_utf8.ws.send(b'{"type": "offer", "sdp": "\xff\xfe"}', opcode=websocket.ABNF.OPCODE_TEXT)
+    assert invalid_utf8.expect_closed() == 1007  # RFC 6455: invalid UTF-8 fails the connection
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
