@@ -5,13 +5,13 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN = $(VENV)/bin
 
-.PHONY: run test browser screenshots clean
+.PHONY: run test browser iptables screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser iptables
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 screenshots: $(VENV)/.installed-test browser
@@ -19,6 +19,12 @@ screenshots: $(VENV)/.installed-test browser
 
 browser: $(VENV)/.installed-test
 	$(BIN)/python tests/chromium.py --install
+
+# The ICE restart test cuts a call's network paths with iptables (as root); without it,
+# that test is skipped and says why.
+iptables:
+	@command -v ip6tables >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iptables) >/dev/null || true
 
 $(VENV)/.installed-run: requirements.txt | $(VENV)
 	$(BIN)/pip install -q -r requirements.txt

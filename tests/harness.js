@@ -8,6 +8,11 @@
     constructor(...args) {
       super(...args);
       peerConnections.push(this);
+      // Every connectionState it went through: brief ones ("failed" before a restart) too.
+      this.connectionStates = [this.connectionState];
+      this.addEventListener('connectionstatechange', () => {
+        this.connectionStates.push(this.connectionState);
+      });
     }
   };
 
@@ -33,13 +38,23 @@
     for (const stats of report.values()) {
       if (stats.type === 'transport' && stats.selectedCandidatePairId) {
         const pair = report.get(stats.selectedCandidatePairId);
+        const local = report.get(pair.localCandidateId);
+        const remote = report.get(pair.remoteCandidateId);
         return {
-          local: report.get(pair.localCandidateId)?.candidateType,
-          remote: report.get(pair.remoteCandidateId)?.candidateType,
+          local: local.candidateType, localPort: local.port,
+          remote: remote.candidateType, remotePort: remote.port,
         };
       }
     }
     return null;
+  }
+
+  // [protocol, port] of every candidate this call has gathered or been sent.
+  async function candidatePorts() {
+    const report = await currentPeerConnection().getStats();
+    return [...report.values()]
+      .filter((stats) => stats.type.endsWith('-candidate'))
+      .map((stats) => [stats.protocol, stats.port]);
   }
 
   // Frames actually presented by a <video>, counted with requestVideoFrameCallback.
@@ -72,7 +87,7 @@
   }
 
   window.harness = {
-    peerConnections, currentPeerConnection, inboundStats, selectedCandidatePair,
+    peerConnections, currentPeerConnection, inboundStats, selectedCandidatePair, candidatePorts,
     presentedFrames, brightness,
   };
 })();

@@ -1,9 +1,14 @@
 """Bad input and floods while a real call is up: every bad frame is answered, no call drops."""
 
+import contextlib
 import json
 import logging
+import os
 import random
+import shutil
+import subprocess
 
+import pytest
 import websocket
 
 from harness import SignalingClient
@@ -85,3 +90,51 @@ def test_frames_that_close_the_socket_leave_the_call_up(call, live_server, room)
     for someone in (ana, ben):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
+
+
+@contextlib.contextmanager
+def ports_blocked(ports):
+    """Drop incoming packets to these (protocol, port)s, IPv4 and IPv6, as a network that
+    changes under a call would; the rules are removed afterwards."""
+    rules = [(tool, "INPUT", "-p", protocol, "--dport", str(port), "-j", "DROP")
+             for protocol, port in ports for tool in ("iptables", "ip6tables")]
+    for tool, *rule in rules:
+        subprocess.run([tool, "-I", *rule], check=True)
+    try:
+        yield
+    finally:
+        for tool, *rule in rules:
+            subprocess.run([tool, "-D", *rule], check=True)
+
+
+needs_iptables = pytest.mark.skipif(
+    os.geteuid() != 0 or not (shutil.which("iptables") and shutil.which("ip6tables")),
+    reason="blocking a candidate pair needs root and iptables (make test installs it as root)")
+
+
+def candidate_ports(*people):
+    return {tuple(port) for someone in people for port in someone.page.evaluate("harness.candidatePorts()")}
+
+
+@needs_iptables
+def test_ice_restart_recovers_a_failed_connection(call):
+    ana, ben = call
+    for someone in (ana, ben):  # all candidates known, so that every path can be cut
+        someone.page.wait_for_function("harness.currentPeerConnection().iceGatheringState === 'complete'")
+    ports = candidate_ports(ana, ben)
+    with ports_blocked(ports):
+        # Chromium gives up on the cut paths after about 15 s of silence; then both restart
+        # ICE, and the new candidates use new ports, which are not blocked.
+        for someone in (ana, ben):
+            someone.page.wait_for_function(
+                """() => {
+                     const states = harness.currentPeerConnection().connectionStates;
+                     const failed = states.indexOf('failed');
+                     return failed >= 0 && states.slice(failed).includes('connected');
+                   }""", timeout=60_000)
+            someone.expect_state("connected")
+    for someone in (ana, ben):
+        someone.wait_for_remote_frames(30)
+        someone.wait_for_sound()
+        assert someone.page.evaluate("harness.peerConnections.length") == 1, "restarted, not replaced"
+        assert ("udp", someone.selected_candidate_pair()["localPort"]) not in ports  # a new path

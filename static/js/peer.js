@@ -49,19 +49,19 @@ export class Peer {
       }
     };
 
+    // "disconnected" often heals by itself; "failed" needs new candidates: restart ICE.
+    // (Chromium can report connectionState "failed" while iceConnectionState stays
+    // "disconnected", so watch the former.)
     pc.onconnectionstatechange = () => {
       this.log(`connection ${pc.connectionState}`);
+      if (pc.connectionState === 'failed') {
+        this.log('connection failed: restarting ICE');
+        pc.restartIce();
+      }
       onConnectionStateChange(pc.connectionState);
     };
 
-    // "disconnected" often heals by itself; "failed" needs new candidates: restart ICE.
-    pc.oniceconnectionstatechange = () => {
-      this.log(`ICE ${pc.iceConnectionState}`);
-      if (pc.iceConnectionState === 'failed') {
-        this.log('ICE failed: restarting ICE');
-        pc.restartIce();
-      }
-    };
+    pc.oniceconnectionstatechange = () => this.log(`ICE ${pc.iceConnectionState}`);
   }
 
   // An offer or an answer from the other side.
