@@ -62,13 +62,27 @@
     const video = document.querySelector(selector);
     if (video.harnessFrames === undefined) {
       video.harnessFrames = 0;
-      const onFrame = () => {
+      video.harnessLongestGap = 0;
+      const onFrame = (now) => {
+        if (video.harnessLastFrameAt !== undefined) {
+          video.harnessLongestGap = Math.max(video.harnessLongestGap, now - video.harnessLastFrameAt);
+        }
+        video.harnessLastFrameAt = now;
         video.harnessFrames += 1;
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
     }
     return video.harnessFrames;
+  }
+
+  // The longest time (ms) between two presented frames since the last call: a freeze.
+  function longestFrameGap(selector) {
+    const video = document.querySelector(selector);
+    presentedFrames(selector);
+    const longest = video.harnessLongestGap;
+    video.harnessLongestGap = 0;
+    return longest;
   }
 
   // Mean brightness (0-255) of the picture a <video> shows now.
@@ -88,6 +102,6 @@
 
   window.harness = {
     peerConnections, currentPeerConnection, inboundStats, selectedCandidatePair, candidatePorts,
-    presentedFrames, brightness,
+    presentedFrames, longestFrameGap, brightness,
   };
 })();

@@ -73,6 +73,10 @@ class Person:
         self.page.wait_for_function(
             "target => harness.presentedFrames('#remote-video') >= target", arg=start + count)
 
+    def longest_frame_gap(self):
+        """The longest wait (ms) between two remote frames since the last call."""
+        return self.page.evaluate("harness.longestFrameGap('#remote-video')")
+
     def camera_size(self):
         """The width and height this person's camera captures."""
         return self.page.evaluate(

@@ -1,6 +1,11 @@
 """Two people in two browsers: a real call, seen and heard on both sides."""
 
+import time
+
 from playwright.sync_api import expect
+
+# A frame gap longer than this is a freeze a person would notice.
+MAX_FREEZE_MS = 500
 
 
 def test_two_people_see_and_hear_each_other(person, room):
@@ -97,17 +102,27 @@ def test_a_call_survives_a_signaling_server_restart(person, server_process, room
     ben.join(room)
     for someone in (ana, ben):
         someone.expect_state("connected")
+    for someone in (ana, ben):
+        someone.wait_for_remote_frames(30)
+        someone.longest_frame_gap()  # start measuring freezes here
     server.kill()
     for someone in (ana, ben):
         someone.expect_state("reconnecting")
         expect(someone.status).to_contain_text("Your call goes on")
-        someone.wait_for_remote_frames(30)  # media flows between the browsers, not via the server
+        someone.wait_for_remote_frames(60)  # media flows between the browsers, not via the server
         someone.wait_for_sound()
     server.start()
+    back_at = time.monotonic()
     for someone in (ana, ben):
         someone.expect_state("connected")  # back in the room, the same call
+    rejoined_after = time.monotonic() - back_at
+    for someone in (ana, ben):
         someone.wait_for_remote_frames(30)
         assert someone.forgive_errors("ERR_CONNECTION_REFUSED") >= 1  # tries while it was down
+    gaps = [someone.longest_frame_gap() for someone in (ana, ben)]
+    print(f"rejoined {rejoined_after:.2f} s after the server returned; longest frame gaps {gaps} ms")
+    assert rejoined_after < 5
+    assert max(gaps) < MAX_FREEZE_MS
     assert ana.page.evaluate("harness.peerConnections.length") == 1, "the call was not torn down"
     ben.hang_up()  # and signaling works again
     ana.expect_state("waiting")

@@ -5,7 +5,9 @@
 // If the socket drops, it comes back by itself, waiting longer after each failed try;
 // the server then sends a new "welcome".
 
-const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+// At most 2 s between tries, so a returning server is found within seconds; each delay
+// is shortened at random so that many pages do not all knock at the same instant.
+const RETRY_DELAYS_MS = [250, 500, 1000, 2000];
 
 export function signalingUrl(room) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -46,7 +48,8 @@ export class SignalingChannel {
 
   // Not closed by us: try again after a delay that grows with each failed try.
   retryLater() {
-    const delay = RETRY_DELAYS_MS[Math.min(this.failedTries, RETRY_DELAYS_MS.length - 1)];
+    const longest = RETRY_DELAYS_MS[Math.min(this.failedTries, RETRY_DELAYS_MS.length - 1)];
+    const delay = Math.round(longest * (0.5 + Math.random() / 2));
     this.failedTries += 1;
     this.queue.then(() => this.onDisconnect(delay));
     this.retryTimer = setTimeout(() => {
