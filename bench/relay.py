@@ -1,0 +1,153 @@
+"""Signaling relay: latency and throughput of the app's WebSocket relay at N rooms.
+
+N rooms of two clients bounce SDP-sized (6 KB) offers through the server; each message
+carries its send time, so the receiver knows the relay latency. The same clients run
+against the app under `flask run`, under gunicorn (threads), and against a bare asyncio
+relay (bench/bare_relay.py), all on this machine in the same run. Nothing may be lost:
+sent and received are counted.
+
+    .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/python bench/relay.py --rooms 10 100 250 1000 --plot bench/relay.png
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+PADDING = "a=x-padding\r\n" * 470  # about 6 KB, the size of a real offer
+# Limits high enough that the benchmark measures the relay, not the flood control.
+APP_ENV = {"FLASK_MESSAGE_RATE": "1000000", "FLASK_MESSAGE_BURST": "1000000",
+           "FLASK_MAX_ROOMS": "100000", "FLASK_MAX_PEOPLE": "100000"}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+SERVERS = {
+    "flask run (Werkzeug, a thread per socket)":
+        lambda port: [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
+    "gunicorn gthread (1 worker, 2,500 threads)":
+        lambda port: [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2500",
+                      "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                      "app:create_app()"],
+    "bare asyncio relay (reference)":
+        lambda port: [sys.executable, str(Path(__file__).with_name("bare_relay.py")), str(port)],
+}
+
+
+def start(command_for):
+    port = free_port()
+    process = subprocess.Popen(command_for(port), cwd=ROOT, env={**os.environ, **APP_ENV},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"server did not start: {command_for(port)}")
+
+
+async def open_pair(port, room):
+    url = f"ws://127.0.0.1:{port}/ws/{room}"
+    first = await websockets.connect(url, max_size=None, compression=None, open_timeout=60)
+    await first.recv()  # welcome
+    second = await websockets.connect(url, max_size=None, compression=None, open_timeout=60)
+    await second.recv()  # welcome
+    await first.recv()  # peer-joined
+    return first, second
+
+
+async def bounce(pair, bounces, latencies, counts):
+    sender, receiver = pair
+    for _ in range(bounces):
+        await sender.send(json.dumps({"type": "offer", "sdp": f"{time.perf_counter()}\n{PADDING}"}))
+        counts["sent"] += 1
+        message = json.loads(await receiver.recv())
+        latencies.append((time.perf_counter() - float(message["sdp"].split("\n", 1)[0])) * 1000)
+        counts["received"] += 1
+        sender, receiver = receiver, sender
+
+
+async def measure(port, rooms, bounces):
+    """Open every room first, then time only the bouncing, all rooms at once."""
+    pairs = await asyncio.gather(*(open_pair(port, f"bench-{rooms}-{n}") for n in range(rooms)))
+    latencies, counts = [], {"sent": 0, "received": 0}
+    started = time.perf_counter()
+    results = await asyncio.gather(*(bounce(pair, bounces, latencies, counts) for pair in pairs),
+                                   return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    counts["errors"] = sum(isinstance(result, Exception) for result in results)
+    await asyncio.gather(*(socket.close() for pair in pairs for socket in pair))
+    return latencies, counts, elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", type=int, nargs="+", default=[10, 100, 250, 1000])
+    parser.add_argument("--bounces", type=int, default=20, help="messages per room (default 20)")
+    parser.add_argument("--plot", help="write a PNG of the latency distributions here")
+    args = parser.parse_args()
+
+    rows = [["server", "rooms", "sockets", "p50 ms", "p99 ms", "messages/s", "sent", "received",
+             "errors", "p50 vs bare"]]
+    bare_p50 = {}
+    distributions = {}
+    for name, command_for in reversed(SERVERS.items()):  # the reference first
+        process, port = start(command_for)
+        try:
+            for rooms in args.rooms:
+                latencies, counts, elapsed = asyncio.run(measure(port, rooms, args.bounces))
+                p50 = statistics.median(latencies) if latencies else float("nan")
+                p99 = sorted(latencies)[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
+                bare_p50.setdefault(rooms, p50)
+                distributions[(name, rooms)] = latencies
+                rows.append([name, rooms, 2 * rooms, f"{p50:.2f}", f"{p99:.2f}",
+                             f"{counts['received'] / elapsed:.0f}", counts["sent"],
+                             counts["received"], counts["errors"], f"{p50 / bare_p50[rooms]:.2f}x"])
+                print(" | ".join(map(str, rows[-1])), flush=True)
+        finally:
+            process.kill()
+            process.wait()
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    print("\nSignaling relay, 6 KB messages, " + f"{args.bounces} per room")
+    for row in rows:
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
+    if args.plot:
+        plot(distributions, args.plot)
+        print(f"\nplot: {args.plot}")
+
+
+def plot(distributions, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 0.45 * len(distributions) + 1.2))
+    labels = [f"{name.split(' (')[0]}, {rooms} rooms" for name, rooms in distributions]
+    axes.boxplot(list(distributions.values()), vert=False, labels=labels, showfliers=False)
+    axes.set_xscale("log")
+    axes.set_xlabel("relay latency, ms (log scale)")
+    axes.set_title("Signaling relay latency")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
