@@ -15,6 +15,7 @@ const muteButton = document.getElementById('mute-button');
 const cameraButton = document.getElementById('camera-button');
 const hangupButton = document.getElementById('hangup-button');
 
+let camera = null;  // the promise of the local stream, while it starts
 let localStream = null;
 let signaling = null;
 let peer = null;
@@ -51,28 +52,24 @@ function setInCall(inCall) {
 async function join() {
   joinButton.disabled = true;
   setStatus('starting', 'Starting your camera and microphone…');
-  try {
-    localStream = await openCameraAndMicrophone();
-  } catch (error) {
-    log(`getUserMedia failed: ${error.name}: ${error.message}`);
-    setStatus('error', explainMediaError(error));
-    joinButton.disabled = false;
-    return;
+  // The camera and the server at once: each takes a moment, and the offer needs both.
+  camera = openCameraAndMicrophone();
+  signaling = new SignalingChannel(signalingUrl(room), {
+    onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
+  });
+  const [media, connection] = await Promise.allSettled([camera, signaling.open()]);
+  if (media.status === 'rejected') {
+    log(`getUserMedia failed: ${media.reason.name}: ${media.reason.message}`);
+    return leave('error', explainMediaError(media.reason));
+  }
+  localStream = media.value;
+  if (connection.status === 'rejected') {
+    log(connection.reason.message);
+    return leave('error', 'Cannot reach the signaling server. Is it running? Reload to try again.');
   }
   localVideo.srcObject = localStream;
   setInCall(true);
   updateMuteButtons();
-
-  setStatus('starting', 'Connecting to the signaling server…');
-  signaling = new SignalingChannel(signalingUrl(room), {
-    onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
-  });
-  try {
-    await signaling.open();
-  } catch (error) {
-    log(error.message);
-    leave('error', 'Cannot reach the signaling server. Is it running? Reload to try again.');
-  }
 }
 
 async function handleSignal(message) {
@@ -86,7 +83,7 @@ async function handleSignal(message) {
       return handlePeerLeft();
     case 'offer':
       // The first offer finds us without a Peer: we were here first, so we answer.
-      return (peer ?? startPeer()).handleDescription(message);
+      return (peer ?? await startPeer()).handleDescription(message);
     case 'answer':
       return peer?.handleDescription(message);
     case 'candidate':
@@ -113,7 +110,7 @@ function handleWelcome({ peers, polite: isPolite, iceServers: servers }) {
   } else {
     // We arrived second: we make the offer (adding tracks triggers negotiationneeded).
     setStatus('connecting', 'Connecting to the other person…');
-    startPeer();
+    return startPeer();
   }
 }
 
@@ -129,9 +126,10 @@ function isCallUp() {
   return peer?.pc.connectionState === 'connected';
 }
 
-function startPeer() {
+async function startPeer() {
+  const stream = await camera;  // messages can arrive before the camera is ready
   peer = new Peer({
-    iceServers, polite, localStream, log,
+    iceServers, polite, localStream: stream, log,
     sendSignal,
     onRemoteStream: (stream) => { remoteVideo.srcObject = stream; },
     onConnectionStateChange: showConnectionState,
@@ -184,7 +182,7 @@ function leave(state, sentence) {
   signaling = null;
   closePeer();
   localStream?.getTracks().forEach((track) => track.stop());
-  localStream = null;
+  camera = localStream = null;
   localVideo.srcObject = null;
   setInCall(false);
   setStatus(state, sentence);
