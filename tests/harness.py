@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import websocket
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError, expect
 
 HARNESS_JS = Path(__file__).with_name("harness.js")
 TIMEOUT_MS = 20_000
@@ -70,8 +70,27 @@ class Person:
     def wait_for_remote_frames(self, count=30):
         """Wait until `count` more frames of the other person are on screen."""
         start = self.page.evaluate("harness.presentedFrames('#remote-video')")
-        self.page.wait_for_function(
-            "target => harness.presentedFrames('#remote-video') >= target", arg=start + count)
+        try:
+            self.page.wait_for_function(
+                "target => harness.presentedFrames('#remote-video') >= target", arg=start + count)
+        except TimeoutError as timeout:
+            raise AssertionError(f"{self.name}: fewer than {count} new remote frames; "
+                                 f"{self.diagnosis()}") from timeout
+
+    def diagnosis(self):
+        """What the call looks like from here, for a failure message."""
+        return self.page.evaluate("""async () => {
+            const pc = harness.currentPeerConnection();
+            const video = await harness.inboundStats('video');
+            const pick = (stats, keys) => stats && Object.fromEntries(keys.map((k) => [k, stats[k]]));
+            return JSON.stringify({
+              connectionStates: pc?.connectionStates, signalingState: pc?.signalingState,
+              presentedFrames: harness.presentedFrames('#remote-video'),
+              video: pick(video, ['packetsReceived', 'packetsLost', 'framesDecoded', 'keyFramesDecoded',
+                                  'pliCount', 'nackCount', 'frameWidth', 'frameHeight']),
+              pair: await harness.selectedCandidatePair(),
+            });
+          }""")
 
     def longest_frame_gap(self):
         """The longest wait (ms) between two remote frames since the last call."""

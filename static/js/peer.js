@@ -50,11 +50,13 @@ export class Peer {
     };
 
     // "disconnected" often heals by itself; "failed" needs new candidates: restart ICE.
-    // (Chromium can report connectionState "failed" while iceConnectionState stays
-    // "disconnected", so watch the former.)
+    // Chromium can report connectionState "failed" while iceConnectionState stays
+    // "disconnected", so watch the former. Only the impolite side restarts: if both do,
+    // the polite one rolls its own offer back, and Chromium then left its remote video
+    // frozen (frames decoded, none shown) in our tests.
     pc.onconnectionstatechange = () => {
       this.log(`connection ${pc.connectionState}`);
-      if (pc.connectionState === 'failed') {
+      if (pc.connectionState === 'failed' && !this.polite) {
         this.log('connection failed: restarting ICE');
         pc.restartIce();
       }
