@@ -142,7 +142,7 @@ def plot(app_total, loop_total, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 3.2))
-    axes.boxplot([app_total, loop_total], vert=False, labels=["this app", "in-page loopback"])
+    axes.boxplot([app_total, loop_total], orientation="horizontal", tick_labels=["this app", "in-page loopback"])
     axes.set_xlabel("ms from Join to the first remote frame on both sides")
     axes.set_title("Call set-up time")
     figure.tight_layout()

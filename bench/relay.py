@@ -41,8 +41,8 @@ SERVERS = {
         lambda port: [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
     "gunicorn gthread (1 worker, 2,500 threads)":
         lambda port: [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2500",
-                      "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                      "app:create_app()"],
+                      "--worker-connections", "2500", "-w", "1", "-b", f"127.0.0.1:{port}",
+                      "--log-level", "warning", "app:create_app()"],
     "bare asyncio relay (reference)":
         lambda port: [sys.executable, str(Path(__file__).with_name("bare_relay.py")), str(port)],
 }
@@ -86,13 +86,15 @@ async def bounce(pair, bounces, latencies, counts):
 
 async def measure(port, rooms, bounces):
     """Open every room first, then time only the bouncing, all rooms at once."""
-    pairs = await asyncio.gather(*(open_pair(port, f"bench-{rooms}-{n}") for n in range(rooms)))
+    opened = await asyncio.gather(*(open_pair(port, f"bench-{rooms}-{n}") for n in range(rooms)),
+                                  return_exceptions=True)
+    pairs = [pair for pair in opened if not isinstance(pair, Exception)]
     latencies, counts = [], {"sent": 0, "received": 0}
     started = time.perf_counter()
     results = await asyncio.gather(*(bounce(pair, bounces, latencies, counts) for pair in pairs),
                                    return_exceptions=True)
     elapsed = time.perf_counter() - started
-    counts["errors"] = sum(isinstance(result, Exception) for result in results)
+    counts["errors"] = sum(isinstance(result, Exception) for result in [*opened, *results])
     await asyncio.gather(*(socket.close() for pair in pairs for socket in pair))
     return latencies, counts, elapsed
 
@@ -141,7 +143,7 @@ def plot(distributions, path):
 
     figure, axes = plt.subplots(figsize=(8, 0.45 * len(distributions) + 1.2))
     labels = [f"{name.split(' (')[0]}, {rooms} rooms" for name, rooms in distributions]
-    axes.boxplot(list(distributions.values()), vert=False, labels=labels, showfliers=False)
+    axes.boxplot(list(distributions.values()), orientation="horizontal", tick_labels=labels, showfliers=False)
     axes.set_xscale("log")
     axes.set_xlabel("relay latency, ms (log scale)")
     axes.set_title("Signaling relay latency")
