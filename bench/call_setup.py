@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from app import create_app  # noqa: E402
 from chromium import find_chromium  # noqa: E402
 from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
+from plot import save_boxplot  # noqa: E402
 
 HARNESS = ROOT / "tests" / "harness.js"
 MARKS = Path(__file__).with_name("marks.js")
@@ -131,22 +132,9 @@ def main():
                      f"{statistics.median(in_loop):.1f}" if in_loop else "-"])
     print(table(rows))
     if args.plot:
-        plot(app_total, loop_total, args.plot)
+        save_boxplot({"this app": app_total, "in-page loopback": loop_total}, "Call set-up time",
+                     "ms from Join to the first remote frame on both sides", args.plot)
         print(f"\nplot: {args.plot}")
-
-
-def plot(app_total, loop_total, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 3.2))
-    axes.boxplot([app_total, loop_total], orientation="horizontal", tick_labels=["this app", "in-page loopback"])
-    axes.set_xlabel("ms from Join to the first remote frame on both sides")
-    axes.set_title("Call set-up time")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

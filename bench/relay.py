@@ -23,6 +23,8 @@ from pathlib import Path
 
 import websockets
 
+from plot import save_boxplot
+
 ROOT = Path(__file__).resolve().parent.parent
 PADDING = "a=x-padding\r\n" * 470  # about 6 KB, the size of a real offer
 # Limits high enough that the benchmark measures the relay, not the flood control.
@@ -131,24 +133,11 @@ def main():
     for row in rows:
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
     if args.plot:
-        plot(distributions, args.plot)
+        labels = {f"{name.split(' (')[0]}, {rooms} rooms": latencies
+                  for (name, rooms), latencies in distributions.items()}
+        save_boxplot(labels, "Signaling relay latency", "relay latency, ms (log scale)",
+                     args.plot, log_scale=True)
         print(f"\nplot: {args.plot}")
-
-
-def plot(distributions, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 0.45 * len(distributions) + 1.2))
-    labels = [f"{name.split(' (')[0]}, {rooms} rooms" for name, rooms in distributions]
-    axes.boxplot(list(distributions.values()), orientation="horizontal", tick_labels=labels, showfliers=False)
-    axes.set_xscale("log")
-    axes.set_xlabel("relay latency, ms (log scale)")
-    axes.set_title("Signaling relay latency")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":
