@@ -1,6 +1,7 @@
 // The call page: puts the three steps together and keeps the person informed.
 // Order of events for the person who joins second (the first one only answers):
-//   Join -> camera -> socket -> "welcome" (peers: 1) -> new Peer -> offer -> answer -> media.
+//   Join -> camera and socket together -> "welcome" (peers: 1) -> new Peer -> offer
+//   -> answer -> media.
 
 import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { Peer } from './peer.js';
@@ -127,11 +128,10 @@ function isCallUp() {
 }
 
 async function startPeer() {
-  const stream = await camera;  // messages can arrive before the camera is ready
   peer = new Peer({
-    iceServers, polite, localStream: stream, log,
-    sendSignal,
-    onRemoteStream: (stream) => { remoteVideo.srcObject = stream; },
+    iceServers, polite, log, sendSignal,
+    localStream: await camera,  // messages can arrive before the camera is ready
+    onRemoteStream: (remoteStream) => { remoteVideo.srcObject = remoteStream; },
     onConnectionStateChange: showConnectionState,
   });
   return peer;
