@@ -71,19 +71,18 @@ class Peer:
             # its own thread sees the close and leaves the room.
             self.log.info("gone before a message reached it")
 
-    def send_error(self, code, message):
-        self.send(json.dumps({"type": "error", "code": code, "message": message}))
-
     def refuse(self, error):
         """Tell the client what was wrong, and close if that error closes."""
         self.log.info("refused: %s", error.code)
-        self.send_error(error.code, str(error))
+        self.send(json.dumps({"type": "error", "code": error.code, "message": str(error)}))
         if error.code in CLOSING_ERRORS:
             self.close(CLOSING_ERRORS[error.code], error.code)
 
     def close(self, code=1000, reason=""):
-        if self.connection.connected:
+        try:
             self.connection.close(code, reason)
+        except (ConnectionClosed, LocalProtocolError, OSError):
+            pass  # the other end closed first
 
     def finish(self):
         """End the visit cleanly: let the close handshake finish, then end the TCP
