@@ -18,7 +18,6 @@ sock = Sock()
 
 ADJECTIVES = ["quiet", "brave", "sunny", "gentle", "swift", "clever", "calm", "bright"]
 ANIMALS = ["otter", "heron", "fox", "panda", "lynx", "whale", "robin", "koala"]
-TUTORIAL_STEPS = {"1", "2", "3"}  # /tutorial/<step>; step 4 is the call page itself
 
 
 def random_room_name():
@@ -93,17 +92,6 @@ def create_app(test_config=None):
         if not signaling.is_valid_room(room):
             abort(404, signaling.BAD_ROOM_MESSAGE)
         return render_template("room.html", room=room)
-
-    @app.get("/tutorial/<step>")
-    def tutorial_step(step):
-        """The page a learner opens for one step of tutorial/ (templates/tutorial/)."""
-        if step not in TUTORIAL_STEPS:
-            abort(404)
-        room = request.args.get("room", "")
-        if step == "3" and not signaling.is_valid_room(room):
-            # Step 3 is a call between two tabs: the room goes in the URL they share.
-            return redirect(url_for("tutorial_step", step=step, room=random_room_name()))
-        return render_template(f"tutorial/{step}.html", room=room)
 
     app.extensions["rooms"] = signaling.Rooms(app.config["MAX_ROOMS"], app.config["MAX_PEOPLE"])
     sock.init_app(app)
