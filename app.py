@@ -13,6 +13,7 @@ from flask import Flask, abort, current_app, redirect, render_template, request,
 from flask_sock import Sock
 
 import signaling
+from peer import PeerPool, PythonPeer
 
 sock = Sock()
 
@@ -51,6 +52,9 @@ def create_app(test_config=None):
         # What one process holds (each socket is a thread).
         MAX_ROOMS=500,
         MAX_PEOPLE=1000,
+        # "Call the echo peer": how many may run at once, and for how many seconds each.
+        ECHO_PEERS=4,
+        ECHO_SECONDS=300,
     )
     # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
     app.config.from_prefixed_env()
@@ -66,14 +70,17 @@ def create_app(test_config=None):
         },
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # the echo peers' ICE checks
 
     @app.before_request
     def refuse_foreign_origins():
         """A page on another site must not use a visitor's browser to join our rooms
-        (cross-site WebSocket hijacking): refuse it before the WebSocket upgrade."""
+        (cross-site WebSocket hijacking) or to send them echo peers: refuse it before
+        the WebSocket upgrade or the POST."""
         origin = request.headers.get("Origin")
-        if request.path.startswith("/ws/") and origin and not is_allowed_origin(origin):
-            abort(403, "This origin may not open the signaling socket.")
+        reaches_rooms = request.path.startswith("/ws/") or request.method == "POST"
+        if reaches_rooms and origin and not is_allowed_origin(origin):
+            abort(403, "This origin may not reach the rooms.")
 
     @app.get("/")
     def lobby():
@@ -93,6 +100,23 @@ def create_app(test_config=None):
             abort(404, signaling.BAD_ROOM_MESSAGE)
         return render_template("room.html", room=room)
 
+    @app.post("/room/<room>/echo")
+    def call_echo_peer(room):
+        """Bring a Python peer (peer.py) into the room that sends back what it receives:
+        a person alone sees and hears themselves through a real WebRTC round trip.
+        It runs on its own asyncio loop in a thread of this process, and leaves when
+        the person does or after ECHO_SECONDS."""
+        if not signaling.is_valid_room(room):
+            abort(404, signaling.BAD_ROOM_MESSAGE)
+        if app.extensions["rooms"].size(room) != 1:
+            return {"error": "The echo peer only joins a room where one person waits."}, 409
+        echo = PythonPeer(room, request.host_url, send="echo", stay=False,
+                          lifetime=app.config["ECHO_SECONDS"])
+        if not app.extensions["echo_peers"].start(echo):
+            return {"error": "All echo peers are busy. Try again in a few minutes."}, 503
+        return {"room": room}, 202
+
+    app.extensions["echo_peers"] = PeerPool(app.config["ECHO_PEERS"])
     app.extensions["rooms"] = signaling.Rooms(app.config["MAX_ROOMS"], app.config["MAX_PEOPLE"])
     sock.init_app(app)
     return app

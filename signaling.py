@@ -131,6 +131,10 @@ class Rooms:
             raise SignalingError("server-full", "The server is at its limit of calls. "
                                  "Try again in a few minutes.")
 
+    def size(self, room):
+        with self._lock:
+            return len(self._members.get(room, ()))
+
     def partner(self, peer):
         with self._lock:
             members = self._members.get(peer.room, [])

@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from chromium import find_chromium
 from harness import Person
+from peer import PeerThread, PythonPeer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,7 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.server.port}/ws/{room}"
 
     def stop(self):
+        self.app.extensions["echo_peers"].stop_all()
         self.server.shutdown()
         self.server.server_close()
 
@@ -155,6 +157,22 @@ def person(new_context):
     yield make
     for someone in people:
         assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
+
+
+@pytest.fixture
+def python_peer(live_server):
+    """python_peer(room, **options) starts peer.py's PythonPeer in a thread of its own,
+    on the session's live server unless server= names another; all leave afterwards."""
+    threads = []
+
+    def start(room, server=None, **options):
+        threads.append(PeerThread(PythonPeer(room, server or live_server.url, **options)))
+        return threads[-1]
+
+    yield start
+    for thread in threads:
+        thread.stop()
+        assert not thread.is_alive(), f"the Python peer in {thread.peer.room} did not leave"
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ and receives; nothing in the app is mocked or asked to cooperate.
 """
 
 import json
+import time
 from pathlib import Path
 
 import websocket
@@ -13,6 +14,14 @@ from playwright.sync_api import TimeoutError, expect
 
 HARNESS_JS = Path(__file__).with_name("harness.js")
 TIMEOUT_MS = 20_000
+
+
+def wait_until(condition, what, timeout=TIMEOUT_MS / 1000):
+    """Wait for state outside any page (a Python peer's, say) by asking every 20 ms."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.02)
 
 
 class Person:

@@ -15,6 +15,7 @@ const joinButton = document.getElementById('join-button');
 const muteButton = document.getElementById('mute-button');
 const cameraButton = document.getElementById('camera-button');
 const hangupButton = document.getElementById('hangup-button');
+const echoButton = document.getElementById('echo-button');
 
 let camera = null;  // the promise of the local stream, while it starts
 let localStream = null;
@@ -41,6 +42,7 @@ function sendSignal(message) {
 function setStatus(state, sentence) {
   statusText.dataset.state = state;
   statusText.textContent = sentence;
+  echoButton.disabled = state !== 'waiting';  // someone to call only while alone
   log(`status ${state}: ${sentence}`);
 }
 
@@ -192,6 +194,17 @@ function hangUp() {
   leave('idle', 'You left the call. Press Join to enter the room again.');
 }
 
+// Alone in the room? The server sends in a Python peer (peer.py) that returns your own
+// video and sound through a real WebRTC connection: it joins like anyone else.
+async function callEchoPeer() {
+  echoButton.disabled = true;
+  const response = await fetch(`/room/${encodeURIComponent(room)}/echo`, { method: 'POST' });
+  if (!response.ok) {
+    const { error } = await response.json();
+    setStatus('waiting', `The echo peer cannot come: ${error}`);
+  }
+}
+
 function toggleTracks(kind) {
   for (const track of localStream.getTracks()) {
     if (track.kind === kind) track.enabled = !track.enabled;
@@ -212,5 +225,6 @@ joinButton.addEventListener('click', join);
 hangupButton.addEventListener('click', hangUp);
 muteButton.addEventListener('click', () => toggleTracks('audio'));
 cameraButton.addEventListener('click', () => toggleTracks('video'));
+echoButton.addEventListener('click', callEchoPeer);
 setInCall(false);
 setStatus('idle', 'Press Join to turn on your camera and enter the room.');

@@ -1,0 +1,84 @@
+"""Call set-up with the Python peer (peer.py): how long a browser waits for it, next to a
+browser-to-browser call measured in the same run (bench/call_setup.py's one_call).
+
+    .venv/bin/python bench/python_peer.py --calls 10
+
+"join -> connected" runs from the moment the one who arrives second joins (the peer is
+started, or the browser's Join is clicked) to the later of: the peer's connectionState
+"connected" and the browser's first remote frame.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from app import create_app  # noqa: E402
+from call_setup import open_page, one_call, percentile, table  # noqa: E402
+from chromium import find_chromium  # noqa: E402
+from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
+from harness import wait_until  # noqa: E402
+from peer import PeerThread, PythonPeer  # noqa: E402
+
+FIRST_FRAME = "benchMarks['first frame #remote-video']"
+
+
+def now_ms():
+    return time.time() * 1000  # the epoch clock, as benchMarks uses
+
+
+def peer_call(browser, server, room, browser_first):
+    context, page = open_page(browser, server, room)
+    page.evaluate("benchWatchFirstFrame('#remote-video')")
+    if browser_first:
+        page.get_by_role("button", name="Join").click()
+        page.wait_for_function("document.querySelector('#status').dataset.state === 'waiting'")
+        start = now_ms()
+        thread = PeerThread(PythonPeer(room, server.url))
+    else:
+        thread = PeerThread(PythonPeer(room, server.url))
+        wait_until(lambda: thread.peer.socket is not None, "the peer to join")
+        start = now_ms()
+        page.get_by_role("button", name="Join").click()
+    wait_until(lambda: thread.peer.connection_state == "connected", "the peer to connect")
+    connected = now_ms()
+    page.wait_for_function(f"{FIRST_FRAME} !== undefined")
+    first_frame = page.evaluate(FIRST_FRAME)
+    thread.stop()
+    context.close()
+    return max(connected, first_frame) - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=10, help="calls of each kind (default 10)")
+    args = parser.parse_args()
+
+    server = LiveServer(create_app({}))
+    runs = {"browser waits, Python peer joins": [], "Python peer waits, browser joins": [],
+            "browser to browser (reference)": []}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
+        for number in range(args.calls):  # interleaved, so that noise hits all alike
+            for (name, samples), browser_first in zip(list(runs.items())[:2], (True, False)):
+                samples.append(peer_call(browser, server, f"peer-{browser_first}-{number}",
+                                         browser_first))
+            marks = one_call(browser, server, f"reference-{number}")
+            runs["browser to browser (reference)"].append(marks["first frame"] - marks["join clicked"])
+        browser.close()
+    server.stop()
+
+    reference = statistics.median(runs["browser to browser (reference)"])
+    print(f"\nJoin -> connected, {args.calls} calls each")
+    print(table([["", "median ms", "p90 ms", "median / reference"]] + [
+        [name, f"{statistics.median(samples):.0f}", f"{percentile(samples, 0.9):.0f}",
+         f"{statistics.median(samples) / reference:.2f}x"] for name, samples in runs.items()]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+"""A Python peer: joins a room of the call app exactly as a browser does, with aiortc.
+
+    python peer.py ROOM                     # sends a moving test pattern and a 440 Hz tone
+    python peer.py ROOM --echo              # sends back what the other person sends
+    python peer.py ROOM --play film.mp4 --record call.mp4 --server http://host:5000
+
+It speaks the wire protocol of signaling.py (README.md). Two things differ from the
+browser's peer.js, both because of aiortc: setLocalDescription waits until every local
+candidate is gathered and writes them into the SDP, so this peer never trickles its own
+candidates (it only adds the browser's); and it never renegotiates on its own, so the
+only collision to handle is an offer that crosses its first one.
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from array import array
+from dataclasses import dataclass
+
+from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection,
+                    RTCSessionDescription)
+from aiortc.contrib.media import MediaPlayer, MediaRecorder, MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError, InvalidHandshake, InvalidURI
+
+# ffmpeg's lavfi makes the picture and the sound: no file needed, and it plays in real time.
+PATTERN = "testsrc2=size=640x480:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
+# An audio frame whose loudest sample passes this (of full scale) is not silence.
+LOUD = 0.01
+REPORT_SECONDS = 5
+
+log = logging.getLogger("peer")
+
+
+class PeerError(Exception):
+    """Why the peer had to give up: `code` is the server's error code, or "no-server"."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Received:
+    """What came from the other person in the current call: for logs and for tests."""
+    video_frames: int = 0
+    width: int = 0
+    height: int = 0
+    audio_frames: int = 0
+    loud_audio_frames: int = 0
+
+    @property
+    def size(self):
+        return self.width, self.height
+
+    def __str__(self):
+        return (f"{self.video_frames} video frames ({self.width}x{self.height}), "
+                f"{self.audio_frames} audio frames ({self.loud_audio_frames} not silent)")
+
+
+def peak_level(frame):
+    """The loudest sample of a signed 16-bit audio frame, from 0 to 1."""
+    samples = array("h", bytes(frame.planes[0]))[: frame.samples * len(frame.layout.channels)]
+    return max(map(abs, samples), default=0) / 32768
+
+
+def websocket_url(server, room):
+    """http://host:5000 -> ws://host:5000/ws/ROOM (https -> wss)."""
+    return f"{server.rstrip('/').replace('http', 'ws', 1)}/ws/{room}"
+
+
+def parse_candidate(fields):
+    """The browser's RTCIceCandidate.toJSON() as aiortc's RTCIceCandidate; None (or an
+    empty candidate string) means the browser has no more candidates."""
+    if not fields or not fields.get("candidate"):
+        return None
+    candidate = candidate_from_sdp(fields["candidate"].removeprefix("candidate:"))
+    candidate.sdpMid = fields.get("sdpMid")
+    candidate.sdpMLineIndex = fields.get("sdpMLineIndex")
+    return candidate
+
+
+class Echo(MediaStreamTrack):
+    """Sends back the other person's track of the same kind, once it arrives. It exists
+    from the start so that it is in the offer even when this peer offers first."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.source = asyncio.get_running_loop().create_future()
+
+    async def recv(self):
+        source = await self.source
+        return await source.recv()
+
+
+class Call:
+    """One RTCPeerConnection with one other person: what it sends, receives and records."""
+
+    def __init__(self, ice_servers, send, play, record):
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+        self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
+        self.received = Received()
+        self.pending_candidates = []
+        self.connected = asyncio.Event()
+        self.tasks = set()
+        self.player = None
+        self.echoes = {}
+        self.recorder = MediaRecorder(record) if record else None
+        self.add_outgoing_tracks(send, play)
+        self.pc.on("track", self.handle_track)
+        self.pc.on("connectionstatechange", self.handle_connection_state)
+
+    def add_outgoing_tracks(self, send, play):
+        if send == "echo":
+            self.echoes = {kind: Echo(kind) for kind in ("audio", "video")}
+            tracks = self.echoes.values()
+        else:
+            self.player = (MediaPlayer(play, loop=True) if send == "play"
+                           else MediaPlayer(PATTERN, format="lavfi"))
+            tracks = [self.player.audio, self.player.video]
+        for track in tracks:
+            if track:  # a file may have no audio or no video
+                self.pc.addTrack(track)
+
+    def handle_track(self, track):
+        log.info("receiving %s", track.kind)
+        self.start(self.count(self.relay.subscribe(track, buffered=False)))
+        if track.kind in self.echoes:
+            self.echoes[track.kind].source.set_result(self.relay.subscribe(track, buffered=False))
+        if self.recorder:
+            self.recorder.addTrack(self.relay.subscribe(track))
+
+    async def handle_connection_state(self):
+        state = self.pc.connectionState
+        log.info("connection %s", state)
+        if state == "connected":
+            self.connected.set()
+            if self.recorder:
+                await self.recorder.start()
+            self.start(self.report())
+        elif state == "failed":
+            await self.pc.close()
+
+    def start(self, coroutine):
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def count(self, track):
+        received = self.received
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    received.video_frames += 1
+                    received.width, received.height = frame.width, frame.height
+                else:
+                    received.audio_frames += 1
+                    received.loud_audio_frames += peak_level(frame) > LOUD
+        except MediaStreamError:
+            pass  # the call ended
+
+    async def report(self):
+        while True:
+            await asyncio.sleep(REPORT_SECONDS)
+            log.info("received so far: %s", self.received)
+
+    async def make_offer(self):
+        # aiortc returns from setLocalDescription once gathering is complete: the
+        # offer already holds every candidate.
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription
+
+    async def accept(self, description):
+        """Take the other side's offer or answer; return our answer to an offer."""
+        await self.pc.setRemoteDescription(description)
+        for candidate in self.pending_candidates:
+            await self.pc.addIceCandidate(candidate)
+        self.pending_candidates.clear()
+        if description.type == "offer":
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            return self.pc.localDescription
+
+    async def add_candidate(self, fields):
+        candidate = parse_candidate(fields)
+        # aiortc drops candidates that come before the remote description: keep them.
+        if self.pc.remoteDescription is None:
+            self.pending_candidates.append(candidate)
+        else:
+            await self.pc.addIceCandidate(candidate)
+
+    async def close(self):
+        for task in self.tasks:
+            task.cancel()
+        if self.recorder:
+            await self.recorder.stop()
+        await self.pc.close()
+        for track in (self.player.audio, self.player.video) if self.player else ():
+            if track:
+                track.stop()
+        log.info("call ended; received %s", self.received)
+
+
+class PythonPeer:
+    """A person who joins ROOM and takes every call that comes, until stopped.
+
+    send: "pattern", "echo" or "play" (the file `play`); record: a file for what arrives.
+    stay=False leaves when the other person does; lifetime caps the visit in seconds."""
+
+    def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
+                 record=None, stay=True, lifetime=None):
+        self.room = room
+        self.url = websocket_url(server, room)
+        self.send_mode, self.play, self.record = send, play, record
+        self.stay = stay
+        self.lifetime = lifetime
+        self.polite = False
+        self.ice_servers = []
+        self.call = None
+        self.calls = 0
+        self.socket = None
+        self.stopping = False
+
+    @property
+    def received(self):
+        return self.call.received if self.call else Received()
+
+    @property
+    def connection_state(self):
+        return self.call.pc.connectionState if self.call else "new"
+
+    async def run(self):
+        try:
+            self.socket = await connect(self.url, open_timeout=5)
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as error:
+            raise PeerError("no-server", f"Cannot reach the signaling server at {self.url}: "
+                            f"{error or type(error).__name__}") from None
+        try:
+            async with asyncio.timeout(self.lifetime):
+                async for frame in self.socket:
+                    if self.stopping or await self.handle(json.loads(frame)) == "leave":
+                        break
+        except TimeoutError:
+            log.info("stayed %s s, the most allowed: leaving", self.lifetime)
+        except ConnectionClosedError as error:
+            raise PeerError("server-gone", f"The signaling server went away: {error}") from None
+        finally:
+            await self.end_call()
+            await self.socket.close()
+
+    def stop(self):
+        """Leave the room (the other person gets peer-left). Call it on the peer's loop."""
+        self.stopping = True
+        if self.socket:
+            asyncio.ensure_future(self.socket.close())
+
+    async def handle(self, message):
+        match message["type"]:
+            case "welcome":
+                return await self.handle_welcome(message)
+            case "peer-joined":
+                log.info("someone joined: waiting for their offer")
+                await self.end_call()
+            case "peer-left":
+                return await self.handle_peer_left()
+            case "offer":
+                return await self.handle_offer(message)
+            case "answer":
+                if self.call:
+                    await self.call.accept(RTCSessionDescription(message["sdp"], "answer"))
+            case "candidate":
+                if self.call:
+                    await self.call.add_candidate(message["candidate"])
+            case "error":
+                return self.handle_server_error(message)
+            case other:
+                log.warning("ignored a message of unknown type %r", other)
+
+    async def handle_welcome(self, message):
+        self.polite = message["polite"]
+        self.ice_servers = [RTCIceServer(**{key: server[key] for key in server
+                                            if key in ("urls", "username", "credential")})
+                            for server in message["iceServers"]]
+        if message["peers"] == 0:
+            log.info("joined %s: waiting for someone", self.room)
+            return
+        # The one who arrives second offers, as in the browser.
+        log.info("joined %s: calling the person there", self.room)
+        self.new_call()
+        offer = await self.call.make_offer()
+        await self.send(offer)
+
+    async def handle_offer(self, message):
+        if self.call and not self.polite and self.call.pc.signalingState != "stable":
+            log.info("offer collision: ignoring their offer (we are impolite)")
+            return
+        if not self.call:
+            self.new_call()
+        answer = await self.call.accept(RTCSessionDescription(message["sdp"], "offer"))
+        await self.send(answer)
+
+    async def handle_peer_left(self):
+        await self.end_call()
+        self.polite = True  # the one who stays was there first
+        if not self.stay:
+            return "leave"
+        log.info("the other person left: waiting for the next one")
+
+    def handle_server_error(self, message):
+        if message["code"] in ("bad-room", "room-full", "server-full", "too-large", "rate-limited"):
+            raise PeerError(message["code"], message["message"])
+        log.warning("the server says %s: %s", message["code"], message["message"])
+
+    def new_call(self):
+        self.call = Call(self.ice_servers, self.send_mode, self.play, self.record)
+        self.calls += 1
+        return self.call
+
+    async def end_call(self):
+        if self.call:
+            call, self.call = self.call, None
+            await call.close()
+
+    async def send(self, description):
+        log.info("sending %s", description.type)
+        await self.socket.send(json.dumps({"type": description.type, "sdp": description.sdp}))
+
+
+class PeerThread:
+    """Runs a PythonPeer on an asyncio loop in a thread of its own, for code that is not
+    async: the app's "Call the echo peer" button, and the tests."""
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.error = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name=f"peer {peer.room}", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            self.loop.run_until_complete(self.peer.run())
+        except Exception as error:  # kept for whoever started it; the thread just ends
+            self.error = error
+            log.info("peer in %s ended: %s", self.peer.room, error)
+        finally:
+            self.loop.close()
+
+    def is_alive(self):
+        return self.thread.is_alive()
+
+    def stop(self, timeout=10):
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.peer.stop)
+        self.thread.join(timeout)
+
+
+class PeerPool:
+    """At most `limit` PeerThreads at once: the app's echo peers."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def start(self, peer):
+        """Start `peer` in a thread, or return None if `limit` are already running."""
+        with self.lock:
+            self.threads = [thread for thread in self.threads if thread.is_alive()]
+            if len(self.threads) >= self.limit:
+                return None
+            self.threads.append(PeerThread(peer))
+            return self.threads[-1]
+
+    def running(self):
+        with self.lock:
+            return [thread for thread in self.threads if thread.is_alive()]
+
+    def stop_all(self):
+        for thread in self.running():
+            thread.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Join a room of the call app from Python.")
+    parser.add_argument("room", help="the room's name, as in /room/NAME")
+    parser.add_argument("--server", default="http://127.0.0.1:5000", help="the app's address")
+    sending = parser.add_mutually_exclusive_group()
+    sending.add_argument("--pattern", dest="send", action="store_const", const="pattern",
+                         help="send a moving test pattern and a tone (the default)")
+    sending.add_argument("--echo", dest="send", action="store_const", const="echo",
+                         help="send back the video and audio that arrive")
+    sending.add_argument("--play", metavar="FILE", help="send a media file, looped")
+    parser.add_argument("--record", metavar="FILE", help="write what arrives to a file")
+    parser.add_argument("--once", action="store_true",
+                        help="leave when the other person leaves, instead of waiting for the next")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log aiortc's details too")
+    args = parser.parse_args()
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format=f"%(asctime)s [{args.room}] %(name)s %(message)s")
+    if not args.verbose:
+        logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per ICE check
+    send = "play" if args.play else args.send or "pattern"
+    peer = PythonPeer(args.room, args.server, send, args.play, args.record, stay=not args.once)
+
+    async def run():
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signal_number, peer.stop)
+        await peer.run()
+
+    try:
+        asyncio.run(run())
+    except PeerError as error:
+        log.error("%s (%s)", error, error.code)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""peer.py, the aiortc peer: it calls browsers and other Python peers through the same
+server, sends a test pattern and a tone or echoes, and reports what it receives."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import ROOT
+from harness import wait_until
+from peer import PeerError, PythonPeer, PeerThread
+
+PATTERN_SIZE = (640, 480)
+
+
+def wait_for_media(thread, video_frames=30, loud_audio_frames=10):
+    """Until the Python peer has received moving pictures and sound that is not silence."""
+    peer = thread.peer
+    wait_until(lambda: peer.received.video_frames >= video_frames
+               and peer.received.loud_audio_frames >= loud_audio_frames,
+               f"{video_frames} video frames and {loud_audio_frames} loud audio frames "
+               f"(have {peer.received}; error {thread.error})")
+
+
+def test_two_python_peers_call_each_other_without_a_browser(python_peer, room):
+    first = python_peer(room)
+    wait_until(lambda: first.peer.socket is not None, "the first peer to be in the room")
+    joined = time.monotonic()
+    second = python_peer(room)
+    wait_until(lambda: second.peer.connection_state == "connected", "the call to connect")
+    print(f"join -> connected: {(time.monotonic() - joined) * 1000:.0f} ms")
+    for thread in (first, second):
+        wait_for_media(thread)
+        assert thread.peer.received.size == PATTERN_SIZE
+
+
+@pytest.mark.parametrize("browser_first", [True, False], ids=["browser-first", "peer-first"])
+def test_a_browser_and_the_python_peer_see_and_hear_each_other(person, python_peer, room,
+                                                               browser_first):
+    ana = person("ana")
+    if browser_first:
+        ana.join(room)
+        ana.expect_state("waiting")
+        peer = python_peer(room)
+    else:
+        peer = python_peer(room)
+        wait_until(lambda: peer.peer.socket is not None, "the peer to be in the room")
+        ana.join(room)
+    ana.expect_state("connected")
+    ana.wait_for_remote_frames(30)
+    ana.wait_for_remote_video_size(PATTERN_SIZE)
+    ana.wait_for_sound()
+    wait_for_media(peer)
+    assert peer.peer.received.size == tuple(ana.camera_size())
+
+
+def test_the_echo_button_brings_back_your_own_video_and_sound(person, live_server, room):
+    ana = person("ana").join(room)
+    ana.expect_state("waiting")
+    ana.click("Call the echo peer")
+    ana.expect_state("connected")
+    ana.wait_for_remote_frames(30)
+    ana.wait_for_remote_video_size(ana.camera_size())
+    ana.wait_for_sound()  # the fake microphone's beep, back from the server's peer
+    ana.hang_up()
+    echo_peers = live_server.app.extensions["echo_peers"]
+    wait_until(lambda: not echo_peers.running(), "the echo peer to leave after the hang-up")
+
+
+def test_the_echo_peer_sends_back_what_a_python_peer_sends(python_peer, room):
+    caller = python_peer(room)
+    wait_until(lambda: caller.peer.socket is not None, "the caller to be in the room")
+    echo = python_peer(room, send="echo")
+    wait_for_media(caller)
+    assert caller.peer.received.size == PATTERN_SIZE
+    assert echo.peer.received.video_frames > 0
+
+
+def test_echo_peers_are_limited_and_only_join_someone_waiting(start_server, person, room):
+    server = start_server({"ECHO_PEERS": 1})
+    url = f"{server.url}/room/{room}/echo"
+    ana = person("ana", server.url)
+    assert ana.page.request.post(url).status == 409  # nobody is waiting there
+
+    ana.join(room)
+    ana.expect_state("waiting")
+    ana.click("Call the echo peer")
+    ana.expect_state("connected")
+    ben = person("ben", server.url).join(f"{room}-2")
+    ben.expect_state("waiting")
+    ben.click("Call the echo peer")
+    ben.expect_state("waiting")
+    expect(ben.status).to_contain_text("All echo peers are busy")
+    assert ben.forgive_errors("503") == 1  # the browser logs the refused request
+
+
+def test_after_the_other_leaves_the_peer_waits_and_takes_the_next_call(python_peer, room):
+    stayer = python_peer(room)
+    wait_until(lambda: stayer.peer.socket is not None, "the stayer to be in the room")
+    first = python_peer(room)
+    wait_for_media(stayer)
+    first.stop()
+    assert first.error is None
+    wait_until(lambda: stayer.peer.call is None, "the stayer to end the call")
+    assert stayer.is_alive()
+    second = python_peer(room)
+    wait_for_media(stayer)
+    wait_for_media(second)
+    assert stayer.peer.calls == 2
+
+
+def test_a_peer_that_goes_once_leaves_with_the_other(python_peer, room):
+    host = python_peer(room)
+    wait_until(lambda: host.peer.socket is not None, "the host to be in the room")
+    guest = python_peer(room, stay=False)
+    wait_for_media(host)
+    host.stop()
+    wait_until(lambda: not guest.is_alive(), "the guest to leave")
+    assert guest.error is None
+
+
+def run_until_error(room, server):
+    thread = PeerThread(PythonPeer(room, server))
+    thread.thread.join(20)
+    assert isinstance(thread.error, PeerError), thread.error
+    return thread.error
+
+
+def test_a_full_room_a_bad_room_and_no_server_are_clear_errors(python_peer, live_server, room):
+    first, second = python_peer(room), python_peer(room)
+    wait_until(lambda: second.peer.connection_state == "connected", "the call to connect")
+    assert run_until_error(room, live_server.url).code == "room-full"
+    assert run_until_error("no.dots", live_server.url).code == "bad-room"
+    assert run_until_error(room, "http://127.0.0.1:9").code == "no-server"
+    # The call in the room goes on.
+    frames = first.peer.received.video_frames
+    wait_until(lambda: first.peer.received.video_frames > frames + 30, "more frames")
+
+
+@pytest.mark.parametrize("room_name, server, message", [
+    ("no.dots", None, "A room name is 1 to 64 letters"),
+    ("fine", "http://127.0.0.1:9", "Cannot reach the signaling server"),
+])
+def test_the_command_line_says_what_went_wrong_and_exits_1(live_server, room_name, server,
+                                                           message):
+    result = subprocess.run(
+        [sys.executable, "peer.py", room_name, "--server", server or live_server.url],
+        cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+def test_the_echo_route_refuses_other_sites_and_bad_room_names(client):
+    other_site = client.post("/room/fine/echo", headers={"Origin": "https://evil.example"})
+    assert other_site.status_code == 403
+    assert client.post("/room/no.dots/echo").status_code == 404
+    assert client.post("/room/fine/echo").get_json() == {
+        "error": "The echo peer only joins a room where one person waits."}
