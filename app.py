@@ -100,6 +100,21 @@ def create_app(test_config=None):
             abort(404, signaling.BAD_ROOM_MESSAGE)
         return render_template("room.html", room=room)
 
+    @app.get("/tutorial/<int:step>")
+    def tutorial(step):
+        """The pages of tutorial/: steps 1 and 2 stand alone; step 3 is the call page
+        with a live list of its signaling messages."""
+        if step in (1, 2):
+            return render_template(f"tutorial/step{step}.html")
+        if step != 3:
+            abort(404)
+        room = request.args.get("room") or random_room_name()
+        if not signaling.is_valid_room(room):
+            abort(404, signaling.BAD_ROOM_MESSAGE)
+        if "room" not in request.args:  # a shareable address for the second tab
+            return redirect(url_for("tutorial", step=3, room=room))
+        return render_template("room.html", room=room, signal_log=True)
+
     @app.post("/room/<room>/echo")
     def call_echo_peer(room):
         """Bring a Python peer (peer.py) into the room that sends back what it receives:

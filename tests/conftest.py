@@ -176,6 +176,21 @@ def python_peer(live_server):
 
 
 @pytest.fixture
+def person_in_browser(launch_browser, live_server):
+    """person_in_browser(name, *chromium_args): someone whose browser is set up otherwise."""
+    browsers = []
+
+    def make(name, *args):
+        browser = launch_browser(args=list(args))
+        browsers.append(browser)
+        return Person(browser.new_context(base_url=live_server.url), name)
+
+    yield make
+    for browser in browsers:
+        browser.close()
+
+
+@pytest.fixture
 def room(request):
     """A room name no other test uses."""
     readable = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]

@@ -78,12 +78,17 @@ class Person:
 
     def wait_for_remote_frames(self, count=30):
         """Wait until `count` more frames of the other person are on screen."""
-        start = self.page.evaluate("harness.presentedFrames('#remote-video')")
+        self.wait_for_frames("#remote-video", count)
+
+    def wait_for_frames(self, video, count=30):
+        """Wait until the <video> matching the selector `video` presents `count` more frames."""
+        start = self.page.evaluate("selector => harness.presentedFrames(selector)", video)
         try:
             self.page.wait_for_function(
-                "target => harness.presentedFrames('#remote-video') >= target", arg=start + count)
+                "([selector, target]) => harness.presentedFrames(selector) >= target",
+                arg=[video, start + count])
         except TimeoutError as timeout:
-            raise AssertionError(f"{self.name}: fewer than {count} new remote frames; "
+            raise AssertionError(f"{self.name}: fewer than {count} new frames in {video}; "
                                  f"{self.diagnosis()}") from timeout
 
     def diagnosis(self):

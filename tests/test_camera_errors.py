@@ -1,24 +1,6 @@
 """When the camera cannot start, the page says why and what to do, not only the console."""
 
-import pytest
 from playwright.sync_api import expect
-
-from harness import Person
-
-
-@pytest.fixture
-def person_in_browser(launch_browser, live_server):
-    """person_in_browser(name, *chromium_args): someone whose browser is set up otherwise."""
-    browsers = []
-
-    def make(name, *args):
-        browser = launch_browser(args=list(args))
-        browsers.append(browser)
-        return Person(browser.new_context(base_url=live_server.url), name)
-
-    yield make
-    for browser in browsers:
-        browser.close()
 
 
 def test_refused_permission_is_explained(person_in_browser, room):
