@@ -1,0 +1,194 @@
+"""The original post's code, run as written in Chromium (tutorial/original/), with the
+failure each erratum of tutorial/errata.md describes; and the fix doing better.
+
+The snippets are served at /post/ by Playwright's routing and added to a page of the
+app, as a learner pastes them into a page: no change of ours in between."""
+
+from pathlib import Path
+
+import pytest
+
+ORIGINAL = Path(__file__).resolve().parent.parent / "tutorial" / "original"
+SNIPPETS = ["1-get-user-media.js", "2-peer-connection.js", "3-signaling.js"]
+# Records what the post's WebSocket sends and receives, without touching its handlers.
+RECORD_SOCKETS = """
+  window.socketLog = { sent: [], received: [] };
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', ({ data }) => socketLog.received.push(JSON.parse(data)));
+    }
+    send(data) { socketLog.sent.push(JSON.parse(data)); super.send(data); }
+  };
+"""
+
+
+@pytest.fixture
+def post_page(new_context):
+    """post_page(*snippets, code=None) opens a page of the app's (a secure origin) and adds
+    the post's snippets to it as classic <script src>s, or `code` as one inline script;
+    returns the page and the errors it raised."""
+
+    def open_page(*snippets, code=None):
+        context = new_context()
+        context.add_init_script(RECORD_SOCKETS)
+        context.route("**/post/*.js", lambda route: route.fulfill(
+            content_type="text/javascript",
+            body=(ORIGINAL / route.request.url.rsplit("/", 1)[1]).read_text()))
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
+        page.goto("/")
+        for name in snippets:
+            page.add_script_tag(url=f"/post/{name}")
+        if code:
+            page.add_script_tag(content=code)
+        return page, errors
+
+    return open_page
+
+
+def with_stream(code):
+    """The post's step 2 (and 3) after a stream exists: what its step 1 never hands over."""
+    return ("navigator.mediaDevices.getUserMedia({ video: true, audio: true })"
+            f".then((stream) => {{ window.stream = stream; {code} }});")
+
+
+def step_2_in_view():
+    """The post's step 2, its connection made global so that the test can look at it."""
+    step2 = (ORIGINAL / "2-peer-connection.js").read_text()
+    assert step2.count("const peerConnection") == 1
+    return step2.replace("const peerConnection", "window.peerConnection")
+
+
+def runnable_signaling(server_ws_url):
+    """The post's step 3 with the two least changes that let it run: `async` on the two
+    handlers that use await, and a real server address. Everything else is as written."""
+    code = (ORIGINAL / "3-signaling.js").read_text()
+    fixed = (code.replace("socket.onopen = () =>", "socket.onopen = async () =>")
+                 .replace("socket.onmessage = (event) =>", "socket.onmessage = async (event) =>")
+                 .replace("ws://signaling-server-url", server_ws_url))
+    assert fixed.count("async") == 2 and server_ws_url in fixed
+    return fixed
+
+
+def test_await_in_a_handler_that_is_not_async_stops_the_whole_script(post_page):
+    page, errors = post_page(*SNIPPETS)
+    assert "SyntaxError: await is only valid in async functions and the top level bodies of modules" in errors
+    # Nothing of step 3 ran: not even the socket was opened.
+    assert page.evaluate("socketLog.sent.length + socketLog.received.length") == 0
+    assert page.evaluate("typeof socket") == "undefined"
+
+
+def test_stream_does_not_exist_where_step_2_uses_it(post_page):
+    _, errors = post_page("1-get-user-media.js", "2-peer-connection.js")
+    assert errors == ["ReferenceError: stream is not defined"]
+
+
+def test_the_second_onicecandidate_replaces_the_first(post_page):
+    page, errors = post_page(code=with_stream(step_2_in_view()))
+    page.wait_for_function("window.peerConnection")
+    assert errors == []
+    handler = page.evaluate("peerConnection.onicecandidate.toString()")
+    assert "원격 ICE candidate 처리" in handler  # the second one: "handle a remote candidate"
+    assert "상대에게 전송" not in handler      # the first one, "send to the other side", is gone
+
+
+def test_icecandidate_events_carry_only_this_sides_candidates(post_page):
+    page, _ = post_page(code=with_stream(step_2_in_view()))
+    page.wait_for_function("window.peerConnection")
+    seen = page.evaluate("""async () => {
+      const pc = peerConnection, found = [];
+      const done = new Promise((resolve) => pc.addEventListener('icecandidate', ({ candidate }) => {
+        if (candidate) found.push(candidate.candidate); else resolve();
+      }));
+      await pc.setLocalDescription(await pc.createOffer());
+      await done;  // gathering complete: no other side exists at all
+      return { found, local: pc.localDescription.sdp };
+    }""")
+    assert seen["found"], "no candidates were gathered"
+    for candidate in seen["found"]:
+        address, port = candidate.split()[4:6]
+        assert f" {address} {port} typ " in seen["local"]  # each one is this page's own
+
+
+def test_the_posts_call_never_connects_offer_too_early_and_no_callee(live_server, room, post_page):
+    code = with_stream(step_2_in_view() + runnable_signaling(live_server.ws_url(room)))
+    first, first_errors = post_page(code=code)
+    # The first tab's offer goes out as soon as its socket opens, into an empty room.
+    first.wait_for_function("socketLog.sent.length === 1")
+    second, second_errors = post_page(code=code)
+    second.wait_for_function("socketLog.sent.length === 1")
+    # The second tab's offer reaches the first tab, whose handler knows no "offer".
+    first.wait_for_function("socketLog.received.some((m) => m.type === 'offer')")
+    assert [m["type"] for m in first.evaluate("socketLog.sent")] == ["offer"]  # no answer, ever
+    assert [m["type"] for m in second.evaluate("socketLog.received")] == ["welcome"]  # lost offer
+    for page in (first, second):
+        assert page.evaluate("peerConnection.signalingState") == "have-local-offer"
+        assert page.evaluate("peerConnection.connectionState") == "new"
+    assert first_errors == second_errors == []
+
+
+def test_the_candidate_message_shape_is_undefined(post_page):
+    page, _ = post_page()
+    outcome = page.evaluate("""async () => {
+      const pc = new RTCPeerConnection();
+      pc.createDataChannel('any');
+      const candidate = await new Promise((resolve) => {
+        pc.onicecandidate = ({ candidate }) => candidate && resolve(candidate);
+        pc.setLocalDescription();
+      });
+      // Sent as JSON.stringify(candidate): the receiver's `type === 'candidate'` never matches.
+      const bare = JSON.parse(JSON.stringify(candidate));
+      // Wrapped as {type, candidate}: the post's `new RTCIceCandidate(signalingData)` throws.
+      let wrapped;
+      try {
+        new RTCIceCandidate({ type: 'candidate', candidate: candidate.toJSON() });
+        wrapped = 'accepted';
+      } catch (error) {
+        wrapped = `${error.name}: ${error.message}`;
+      }
+      return { bareType: bare.type ?? null, wrapped };
+    }""")
+    assert outcome["bareType"] is None
+    assert outcome["wrapped"] == ("TypeError: Failed to construct 'RTCIceCandidate': "
+                                  "sdpMid and sdpMLineIndex are both null.")
+
+
+CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.77 50000 typ host",
+             "sdpMid": "0", "sdpMLineIndex": 0}
+
+
+def test_a_candidate_before_the_remote_description_fails_and_peer_js_queues_it(post_page):
+    page, _ = post_page()
+    raw = page.evaluate("""async (candidate) => {
+      try { await new RTCPeerConnection().addIceCandidate(candidate); return 'added'; }
+      catch (error) { return `${error.name}: ${error.message}`; }
+    }""", CANDIDATE)
+    assert raw == ("InvalidStateError: Failed to execute 'addIceCandidate' on "
+                   "'RTCPeerConnection': The remote description was null")
+
+    fixed = page.evaluate("""async (candidate) => {
+      const { Peer } = await import('/static/js/peer.js');
+      const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+      const caller = new RTCPeerConnection();
+      stream.getTracks().forEach((track) => caller.addTrack(track, stream));
+      await caller.setLocalDescription();
+      const problems = [];
+      const callee = new Peer({ polite: true, localStream: stream, sendSignal: () => {},
+                                onRemoteStream: () => {}, log: (text) => problems.push(text) });
+      await callee.handleCandidate(candidate);        // too early: queued
+      await callee.handleDescription(caller.localDescription);
+      return { problems: problems.filter((text) => text.startsWith('could not')),
+               applied: callee.pc.remoteDescription.sdp.includes('192.0.2.77 50000') };
+    }""", CANDIDATE)
+    assert fixed == {"problems": [], "applied": True}
+
+
+def test_hang_up_stops_the_camera_and_tells_the_other(call):
+    ana, ben = call
+    ben.hang_up()
+    assert ben.page.evaluate("""harness.peerConnections.every((pc) => pc.signalingState === 'closed'
+        && pc.getSenders().every((sender) => !sender.track || sender.track.readyState === 'ended'))""")
+    ana.expect_state("waiting")
