@@ -1,10 +1,12 @@
 """peer.py, the aiortc peer: it calls browsers and other Python peers through the same
 server, sends a test pattern and a tone or echoes, and reports what it receives."""
 
+import signal
 import subprocess
 import sys
 import time
 
+import av
 import pytest
 from playwright.sync_api import expect
 
@@ -158,3 +160,37 @@ def test_the_echo_route_refuses_other_sites_and_bad_room_names(client):
     assert client.post("/room/no.dots/echo").status_code == 404
     assert client.post("/room/fine/echo").get_json() == {
         "error": "The echo peer only joins a room where one person waits."}
+
+
+def test_what_one_peer_records_another_can_play(python_peer, room, tmp_path):
+    recording = tmp_path / "received.mp4"
+    sender = python_peer(room)
+    wait_until(lambda: sender.peer.socket is not None, "the sender to be in the room")
+    recorder = python_peer(room, record=str(recording))
+    wait_for_media(recorder, video_frames=60)
+    recorder.stop()  # the file is complete once the call has ended
+    with av.open(str(recording)) as container:
+        sizes = [(frame.width, frame.height) for frame in container.decode(video=0)]
+        assert container.streams.audio, "no sound was recorded"
+    assert len(sizes) >= 60 and set(sizes) == {PATTERN_SIZE}
+
+    viewer = python_peer(f"{room}-play")
+    wait_until(lambda: viewer.peer.socket is not None, "the viewer to be in the room")
+    python_peer(f"{room}-play", send="play", play=str(recording))
+    wait_for_media(viewer)
+    assert viewer.peer.received.size == PATTERN_SIZE
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_command_line_leaves_cleanly_and_the_other_side_is_told(python_peer, live_server, room,
+                                                                    signal_number):
+    stayer = python_peer(room)
+    wait_until(lambda: stayer.peer.socket is not None, "the stayer to be in the room")
+    process = subprocess.Popen([sys.executable, "peer.py", room, "--server", live_server.url],
+                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    wait_for_media(stayer)
+    process.send_signal(signal_number)
+    assert process.wait(timeout=15) == 0
+    wait_until(lambda: stayer.peer.call is None, "the stayer to hear peer-left")
+    log = process.stderr.read()
+    assert "call ended; received" in log and "Traceback" not in log
