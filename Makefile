@@ -1,17 +1,28 @@
-# make run: serve the app.  make test: run every test in real browsers.
+# make run: serve the app.  make run-lan: serve it to the LAN over https.
+# make test: run every test in real browsers.
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN = $(VENV)/bin
 
-.PHONY: run test browser iptables screenshots clean
+.PHONY: run run-lan test browser packages screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test browser iptables
+# Other computers only get the camera on a secure page: https, with a self-signed
+# certificate made on the first run (browsers warn about it once).
+run-lan: $(VENV)/.installed-run .lan/cert.crt
+	@echo "On another computer, open https://<this computer's LAN address>:$(PORT)/ and accept the certificate warning."
+	$(BIN)/flask --app app run --host 0.0.0.0 --port $(PORT) --cert .lan/cert.crt --key .lan/cert.key
+
+.lan/cert.crt: | $(VENV)/.installed-run
+	mkdir -p .lan
+	$(BIN)/python -c "from werkzeug.serving import make_ssl_devcert; make_ssl_devcert('.lan/cert', host='*')"
+
+test: $(VENV)/.installed-test browser packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 screenshots: $(VENV)/.installed-test browser
@@ -20,11 +31,13 @@ screenshots: $(VENV)/.installed-test browser
 browser: $(VENV)/.installed-test
 	$(BIN)/python tests/chromium.py --install
 
-# The ICE restart test cuts a call's network paths with iptables (as root); without it,
-# that test is skipped and says why.
-iptables:
-	@command -v ip6tables >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
-	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iptables) >/dev/null || true
+# As root, install the Debian packages some tests need: iptables (the ICE restart test cuts
+# a call's paths with it) and coturn (the TURN tests). Without them those tests are skipped
+# and say why.
+packages:
+	@missing="$$(command -v ip6tables >/dev/null || echo iptables) $$(command -v turnserver >/dev/null || echo coturn)"; \
+	  [ -z "$$(echo $$missing)" ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) >/dev/null || true
 
 $(VENV)/.installed-run: requirements.txt | $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
@@ -38,4 +51,4 @@ $(VENV):
 	$(PYTHON) -m venv $(VENV)
 
 clean:
-	rm -rf $(VENV) test-results .pytest_cache
+	rm -rf $(VENV) test-results .pytest_cache .lan

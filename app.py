@@ -39,6 +39,13 @@ def create_app(test_config=None):
         # RTCConfiguration.iceServers handed to every browser. Empty means host
         # candidates only: enough on one machine or one LAN, not across NATs.
         ICE_SERVERS=[],
+        # TURN with time-limited credentials (coturn's use-auth-secret): its URLs, the
+        # secret shared with coturn (static-auth-secret), and how long each pair lasts.
+        TURN_URLS=[],
+        TURN_SECRET="",
+        TURN_CREDENTIAL_SECONDS=3600,
+        # "relay" makes every browser use TURN only (to test TURN, or to hide addresses).
+        ICE_TRANSPORT_POLICY="all",
         # Largest signaling message accepted, in bytes. An SDP is a few KiB.
         MAX_MESSAGE_BYTES=64 * 1024,
         # Seconds between WebSocket pings; a peer that misses one is gone.

@@ -21,8 +21,8 @@ import threading
 from array import array
 from dataclasses import dataclass
 
-from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection,
-                    RTCSessionDescription)
+from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy,
+                    RTCPeerConnection, RTCSessionDescription)
 from aiortc.contrib.media import MediaPlayer, MediaRecorder, MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
@@ -103,8 +103,8 @@ class Echo(MediaStreamTrack):
 class Call:
     """One RTCPeerConnection with one other person: what it sends, receives and records."""
 
-    def __init__(self, ice_servers, send, play, record):
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+    def __init__(self, configuration, send, play, record):
+        self.pc = RTCPeerConnection(configuration)
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
         self.received = Received()
         self.pending_candidates = []
@@ -222,7 +222,7 @@ class PythonPeer:
         self.stay = stay
         self.lifetime = lifetime
         self.polite = False
-        self.ice_servers = []
+        self.configuration = RTCConfiguration()
         self.call = None
         self.calls = 0
         self.socket = None
@@ -285,9 +285,12 @@ class PythonPeer:
 
     async def handle_welcome(self, message):
         self.polite = message["polite"]
-        self.ice_servers = [RTCIceServer(**{key: server[key] for key in server
-                                            if key in ("urls", "username", "credential")})
-                            for server in message["iceServers"]]
+        # The browser's iceServers and iceTransportPolicy, in aiortc's classes.
+        self.configuration = RTCConfiguration(
+            iceServers=[RTCIceServer(**{key: server[key] for key in server
+                                        if key in ("urls", "username", "credential")})
+                        for server in message["iceServers"]],
+            iceTransportPolicy=RTCIceTransportPolicy(message.get("iceTransportPolicy", "all")))
         if message["peers"] == 0:
             log.info("joined %s: waiting for someone", self.room)
             return
@@ -319,7 +322,7 @@ class PythonPeer:
         log.warning("the server says %s: %s", message["code"], message["message"])
 
     def new_call(self):
-        self.call = Call(self.ice_servers, self.send_mode, self.play, self.record)
+        self.call = Call(self.configuration, self.send_mode, self.play, self.record)
         self.calls += 1
         return self.call
 

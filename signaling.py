@@ -18,6 +18,8 @@ import time
 from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
+from ice import ice_servers
+
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BAD_ROOM_MESSAGE = "A room name is 1 to 64 letters, digits, '-' or '_'."
 CLOSE_HANDSHAKE_SECONDS = 5
@@ -56,7 +58,8 @@ class Peer:
         self.connection = connection
         self.room = room
         self.send_lock = threading.Lock()
-        self.log = PrefixedLog(log, {"prefix": f"[{room}#{next(connection_ids)}]"})
+        self.name = f"{room}#{next(connection_ids)}"
+        self.log = PrefixedLog(log, {"prefix": f"[{self.name}]"})
 
     def send(self, text):
         with self.send_lock:
@@ -235,7 +238,8 @@ def visit(peer, rooms, config):
     def welcome(peers):
         # The one already there is polite: it yields when both offer at once.
         return {"type": "welcome", "room": peer.room, "peers": peers, "polite": peers == 0,
-                "iceServers": config["ICE_SERVERS"]}
+                "iceServers": ice_servers(config, peer.name),
+                "iceTransportPolicy": config["ICE_TRANSPORT_POLICY"]}
 
     try:
         rooms.join(peer, welcome)

@@ -1,4 +1,5 @@
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -76,31 +77,42 @@ def start_server():
         server.stop()
 
 
-class ServerProcess:
-    """The app as `flask run` in a process of its own, which a test can kill."""
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    def __init__(self, port, env):
+
+def wait_for_port(port, process, what):
+    """Until `process` accepts TCP connections on `port` (it must not exit meanwhile)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            assert process.poll() is None, f"{what} exited at start"
+            assert time.monotonic() < deadline, f"{what} did not start in 20 s"
+            time.sleep(0.05)
+
+
+class ServerProcess:
+    """The app as `flask run` in a process of its own, which a test can kill.
+    `args` go to flask run, e.g. ["--cert", "adhoc"] for https."""
+
+    def __init__(self, port, env, args=()):
         self.port = port
         self.env = {**os.environ, **env}
-        self.url = f"http://127.0.0.1:{port}"
+        self.args = list(args)
+        scheme = "https" if "--cert" in self.args else "http"
+        self.url = f"{scheme}://127.0.0.1:{port}"
         self.start()
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(self.port)],
-            cwd=ROOT, env=self.env)
-        deadline = time.monotonic() + 20
-        while not self._answers():
-            assert self.process.poll() is None, "the server exited at start"
-            assert time.monotonic() < deadline, "the server did not start in 20 s"
-            time.sleep(0.05)
-
-    def _answers(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-            return True
-        except OSError:
-            return False
+            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(self.port),
+             *self.args], cwd=ROOT, env=self.env)
+        wait_for_port(self.port, self.process, "the server")
 
     def kill(self):
         """Die at once, as a crash or a power cut would: no close frames are sent."""
@@ -110,19 +122,57 @@ class ServerProcess:
 
 @pytest.fixture
 def server_process():
-    """server_process(env={}) starts `flask run` on a free port; all are killed afterwards."""
+    """server_process(env={}, args=()) starts `flask run` on a free port; all are killed
+    afterwards."""
     processes = []
 
-    def start(env=None):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        processes.append(ServerProcess(port, env or {}))
+    def start(env=None, args=()):
+        processes.append(ServerProcess(free_port(), env or {}, args))
         return processes[-1]
 
     yield start
     for process in processes:
         process.kill()
+
+
+class TurnServer:
+    """coturn on loopback with a TURN REST API secret (use-auth-secret), as a deployment
+    would run it, but allowed to relay to loopback peers."""
+
+    SECRET = "test-turn-secret"
+
+    def __init__(self, executable):
+        self.port = free_port()
+        self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
+        self.process = subprocess.Popen(
+            [executable, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+             f"--listening-port={self.port}", "--use-auth-secret",
+             f"--static-auth-secret={self.SECRET}", "--realm=video-call.test",
+             "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint",
+             "--log-file=stdout", "--simple-log"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process, "coturn")
+
+    def config(self, secret=SECRET, **more):
+        """The app settings for relay-only calls through this server."""
+        return {"TURN_URLS": [self.url], "TURN_SECRET": secret, "ICE_TRANSPORT_POLICY": "relay",
+                **more}
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def turn_server():
+    """A real coturn; skipped, with the reason, where `make test` could not install it."""
+    executable = shutil.which("turnserver")
+    if not executable:
+        pytest.skip("coturn (turnserver) is not installed: `make test` installs it as root "
+                    "with apt-get; elsewhere run `apt-get install coturn`")
+    server = TurnServer(executable)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -145,13 +195,14 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def person(new_context):
-    """person("ana") is someone at their own computer: a browser context of their own,
-    using the session's live server unless server_url names another.
+    """person("ana") is someone at their own computer: a browser context of their own
+    (with Playwright's context options, if given), using the session's live server unless
+    server_url names another.
     Any uncaught exception or console error in their page fails the test."""
     people = []
 
-    def make(name, server_url=""):
-        people.append(Person(new_context(), name, server_url))
+    def make(name, server_url="", **context_options):
+        people.append(Person(new_context(**context_options), name, server_url))
         return people[-1]
 
     yield make

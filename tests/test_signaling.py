@@ -42,7 +42,8 @@ def pair(connect, room):
 
 def test_first_person_is_welcomed_alone_and_polite(connect, room):
     welcome = connect(room).receive()
-    assert welcome == {"type": "welcome", "room": room, "peers": 0, "polite": True, "iceServers": []}
+    assert welcome == {"type": "welcome", "room": room, "peers": 0, "polite": True, "iceServers": [],
+                       "iceTransportPolicy": "all"}
 
 
 def test_second_person_is_welcomed_impolite_and_the_first_is_told(connect, room):
@@ -50,7 +51,7 @@ def test_second_person_is_welcomed_impolite_and_the_first_is_told(connect, room)
     first.expect("welcome")
     second = connect(room)
     assert second.receive() == {"type": "welcome", "room": room, "peers": 1, "polite": False,
-                                "iceServers": []}
+                                "iceServers": [], "iceTransportPolicy": "all"}
     assert first.receive() == {"type": "peer-joined"}
 
 

@@ -23,6 +23,7 @@ let signaling = null;
 let peer = null;
 let polite = false;
 let iceServers = [];
+let iceTransportPolicy = 'all';
 
 function log(text) {
   console.log(`[call ${room}] ${text}`);
@@ -98,9 +99,10 @@ async function handleSignal(message) {
   }
 }
 
-function handleWelcome({ peers, polite: isPolite, iceServers: servers }) {
+function handleWelcome({ peers, polite: isPolite, iceServers: servers, iceTransportPolicy: policy }) {
   polite = isPolite;
   iceServers = servers;
+  iceTransportPolicy = policy ?? 'all';
   if (isCallUp()) {
     // Back after losing the signaling server, and the call never stopped: keep it, and
     // take the role this welcome gives (the one who came back first is polite).
@@ -131,10 +133,11 @@ function isCallUp() {
 
 async function startPeer() {
   peer = new Peer({
-    iceServers, polite, log, sendSignal,
+    iceServers, iceTransportPolicy, polite, log, sendSignal,
     localStream: await camera,  // messages can arrive before the camera is ready
     onRemoteStream: (remoteStream) => { remoteVideo.srcObject = remoteStream; },
     onConnectionStateChange: showConnectionState,
+    onIceServerError: handleIceServerError,
   });
   return peer;
 }
@@ -149,6 +152,15 @@ function showConnectionState(state) {
       return setStatus('reconnecting', 'The connection is interrupted. Trying to recover…');
     case 'failed':
       return setStatus('reconnecting', 'The connection failed. Looking for a new path…');
+  }
+}
+
+// With relay only, a TURN server that refuses us means no path at all: say so now rather
+// than after ICE gives up. Otherwise other paths may still work; the log has it.
+function handleIceServerError({ url, errorCode, errorText }) {
+  if (errorCode === 401 && iceTransportPolicy === 'relay') {
+    setStatus('error', `The relay server ${url} refused this call's credentials ` +
+      `(${errorCode} ${errorText}). They may have expired: reload the page to get new ones.`);
   }
 }
 

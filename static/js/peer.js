@@ -5,8 +5,9 @@
 // It knows nothing about WebSockets: `sendSignal` carries its messages to the other side.
 
 export class Peer {
-  constructor({ iceServers = [], polite, localStream, sendSignal, onRemoteStream,
-                onConnectionStateChange = () => {}, log = console.log }) {
+  constructor({ iceServers = [], iceTransportPolicy = 'all', polite, localStream, sendSignal,
+                onRemoteStream, onConnectionStateChange = () => {}, onIceServerError = () => {},
+                log = console.log }) {
     this.polite = polite;
     this.sendSignal = sendSignal;
     this.log = log;
@@ -15,7 +16,7 @@ export class Peer {
     this.pendingCandidates = [];
     this.remoteStream = null;
 
-    const pc = new RTCPeerConnection({ iceServers });
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     this.pc = pc;
     for (const track of localStream.getTracks()) {
       pc.addTrack(track, localStream);
@@ -64,6 +65,12 @@ export class Peer {
     };
 
     pc.oniceconnectionstatechange = () => this.log(`ICE ${pc.iceConnectionState}`);
+
+    // A STUN or TURN server that cannot be reached (701) or refuses the credentials (401).
+    pc.onicecandidateerror = ({ url, errorCode, errorText }) => {
+      this.log(`ICE server ${url}: ${errorCode} ${errorText}`);
+      onIceServerError({ url, errorCode, errorText });
+    };
   }
 
   // An offer or an answer from the other side.
@@ -119,6 +126,7 @@ export class Peer {
   close() {
     this.pc.ontrack = this.pc.onicecandidate = this.pc.onnegotiationneeded = null;
     this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
+    this.pc.onicecandidateerror = null;
     this.pc.close();
   }
 }
