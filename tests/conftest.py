@@ -249,12 +249,24 @@ def room(request):
 
 
 @pytest.fixture
-def call(person, room):
+def meet(person, room):
+    """meet(server_url="") has Ana wait in `room` and Ben join her there, and returns both:
+    what happens next is the test's."""
+
+    def meet_on(server_url=""):
+        ana, ben = person("ana", server_url), person("ben", server_url)
+        ana.join(room)
+        ana.expect_state("waiting")
+        ben.join(room)
+        return ana, ben
+
+    return meet_on
+
+
+@pytest.fixture
+def call(meet):
     """Ana and Ben in a call in `room`: both connected, frames arriving on both sides."""
-    ana, ben = person("ana"), person("ben")
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
+    ana, ben = meet()
     for someone in (ana, ben):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(10)

@@ -91,12 +91,9 @@ def expect_remote_video_empty(someone):
     someone.page.wait_for_function("!document.querySelector('#remote-video').srcObject")
 
 
-def test_a_call_survives_a_signaling_server_restart(person, server_process, room):
+def test_a_call_survives_a_signaling_server_restart(meet, person, server_process, room):
     server = server_process()
-    ana, ben = person("ana", server.url), person("ben", server.url)
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
+    ana, ben = meet(server.url)
     for someone in (ana, ben):
         someone.expect_state("connected")
     for someone in (ana, ben):

@@ -36,8 +36,9 @@ def test_each_person_gets_credentials_of_their_own_and_never_the_secret(start_se
     assert turn_server.SECRET not in repr(first) + repr(second)
 
 
-def expect_relayed_call(ana, ben):
-    for someone in (ana, ben):
+def test_a_relay_only_call_goes_through_coturn(start_server, turn_server, meet):
+    server = start_server(turn_server.config())
+    for someone in meet(server.url):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
         someone.wait_for_sound()
@@ -45,26 +46,13 @@ def expect_relayed_call(ana, ben):
         assert pair["local"] == "relay" and pair["remote"] == "relay", pair
 
 
-def test_a_relay_only_call_goes_through_coturn(start_server, turn_server, person, room):
-    server = start_server(turn_server.config())
-    ana, ben = person("ana", server.url), person("ben", server.url)
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
-    expect_relayed_call(ana, ben)
-
-
 @pytest.mark.parametrize("settings", [
     {"secret": "not-the-secret"},
     {"TURN_CREDENTIAL_SECONDS": -60},  # expired a minute ago
 ], ids=["wrong-secret", "expired"])
-def test_refused_turn_credentials_are_said(start_server, turn_server, person, room, settings):
+def test_refused_turn_credentials_are_said(start_server, turn_server, meet, settings):
     server = start_server(turn_server.config(**settings))
-    ana, ben = person("ana", server.url), person("ben", server.url)
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
-    for someone in (ana, ben):
+    for someone in meet(server.url):
         someone.expect_state("error")
         expect(someone.status).to_contain_text("refused this call's credentials (401")
         someone.forgive_errors("401")
