@@ -6,6 +6,7 @@
 import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { Peer } from './peer.js';
 import { SignalingChannel, signalingUrl } from './signaling.js';
+import { openChat, closeChat } from './chat.js';
 
 const room = document.querySelector('main').dataset.room;
 const statusText = document.getElementById('status');
@@ -16,6 +17,7 @@ const muteButton = document.getElementById('mute-button');
 const cameraButton = document.getElementById('camera-button');
 const hangupButton = document.getElementById('hangup-button');
 const echoButton = document.getElementById('echo-button');
+const chatButton = document.getElementById('chat-button');
 
 let camera = null;  // the promise of the local stream, while it starts
 let localStream = null;
@@ -139,6 +141,7 @@ async function startPeer() {
     onConnectionStateChange: showConnectionState,
     onIceServerError: handleIceServerError,
   });
+  openChat(peer.pc);
   return peer;
 }
 
@@ -186,6 +189,7 @@ function handleSignalingLost(retryInMs) {
 }
 
 function closePeer() {
+  closeChat();
   peer?.close();
   peer = null;
   remoteVideo.srcObject = null;
@@ -217,6 +221,13 @@ async function callEchoPeer() {
   }
 }
 
+// A button that shows and hides the panel it controls (aria-controls), and says which.
+function togglePanel(button) {
+  const panel = document.getElementById(button.getAttribute('aria-controls'));
+  panel.hidden = !panel.hidden;
+  button.setAttribute('aria-expanded', String(!panel.hidden));
+}
+
 function toggleTracks(kind) {
   for (const track of localStream.getTracks()) {
     if (track.kind === kind) track.enabled = !track.enabled;
@@ -238,5 +249,6 @@ hangupButton.addEventListener('click', hangUp);
 muteButton.addEventListener('click', () => toggleTracks('audio'));
 cameraButton.addEventListener('click', () => toggleTracks('video'));
 echoButton.addEventListener('click', callEchoPeer);
+chatButton.addEventListener('click', () => togglePanel(chatButton));
 setInCall(false);
 setStatus('idle', 'Press Join to turn on your camera and enter the room.');
