@@ -30,3 +30,69 @@ def test_chat_closes_when_the_other_leaves(call):
     expect(ana.page.get_by_label("Message")).to_be_enabled()
     ben.hang_up()
     expect(ana.page.get_by_label("Message")).to_be_disabled()
+
+
+def count_offers(*people):
+    """From now on, count the offers each page sends (a renegotiation would send one)."""
+    for someone in people:
+        someone.page.evaluate("""window.offersSent = 0;
+            document.addEventListener('signal', ({ detail: { direction, message } }) => {
+              if (direction === 'out' && message.type === 'offer') window.offersSent += 1;
+            });""")
+    return lambda: [someone.page.evaluate("window.offersSent") for someone in people]
+
+
+def test_switching_camera_and_microphone_mid_call_sends_no_new_offer(person_in_browser, person, room):
+    # Chromium's fake cameras: fake_device_1 is a depth camera (Y16) whose frames WebRTC
+    # never sends (seen here: 0 frames arrive); fake_device_2 is MJPEG, like a webcam.
+    ana = person_in_browser("ana", "--use-fake-ui-for-media-stream",
+                            "--use-fake-device-for-media-stream=device-count=3")
+    ben = person("ben")
+    ana.join(room)
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+    offers = count_offers(ana, ben)
+    camera = ana.page.get_by_label("Camera", exact=True)
+    expect(camera.locator("option:checked")).to_have_text("fake_device_0")
+    camera.select_option(label="fake_device_2")
+    ana.page.wait_for_function("harness.currentPeerConnection().getSenders()"
+                               ".some((s) => s.track?.label === 'fake_device_2')")
+    ben.wait_for_remote_frames(60)
+    ana.page.get_by_label("Microphone").select_option(label="Fake Audio Input 1")
+    ana.page.wait_for_function("harness.currentPeerConnection().getSenders()"
+                               ".some((s) => s.track?.label === 'Fake Audio Input 1')")
+    ben.wait_for_sound()
+    assert offers() == [0, 0]
+    assert ana.page.evaluate("document.querySelector('#local-video').srcObject"
+                             ".getVideoTracks()[0].label") == "fake_device_2"
+
+
+def wait_for_remote_shape(someone, width_over_height):
+    """The remote picture's shape (its size ramps up with the bitrate; its shape does not)."""
+    someone.page.wait_for_function(
+        "ratio => { const v = document.querySelector('#remote-video');"
+        " return v.videoHeight > 0 && Math.abs(v.videoWidth / v.videoHeight - ratio) < 0.02; }",
+        arg=width_over_height)
+
+
+def test_screen_share_replaces_the_camera_and_the_camera_comes_back(call):
+    ana, ben = call
+    offers = count_offers(ana, ben)
+    ana.click("Share screen")
+    expect(ana.page.get_by_role("button", name="Stop sharing")).to_have_attribute("aria-pressed", "true")
+    wait_for_remote_shape(ben, 16 / 9)  # Chromium's fake screen is 1280x720; the camera 4:3
+    ben.wait_for_remote_frames(30)
+    ana.click("Stop sharing")
+    wait_for_remote_shape(ben, 4 / 3)
+    # Stopping from the browser's own bar ends the screen track: the camera comes back.
+    ana.click("Share screen")
+    wait_for_remote_shape(ben, 16 / 9)
+    ana.page.evaluate("document.querySelector('#local-video').srcObject.getVideoTracks()[0]"
+                      ".dispatchEvent(new Event('ended'))")
+    wait_for_remote_shape(ben, 4 / 3)
+    ben.wait_for_remote_frames(30)
+    expect(ana.page.get_by_role("button", name="Share screen")).to_have_attribute("aria-pressed", "false")
+    assert offers() == [0, 0]

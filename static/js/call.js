@@ -7,6 +7,8 @@ import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { Peer } from './peer.js';
 import { SignalingChannel, signalingUrl } from './signaling.js';
 import { openChat, closeChat } from './chat.js';
+import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice } from './devices.js';
+import { ScreenShare } from './screen-share.js';
 
 const room = document.querySelector('main').dataset.room;
 const statusText = document.getElementById('status');
@@ -18,6 +20,7 @@ const cameraButton = document.getElementById('camera-button');
 const hangupButton = document.getElementById('hangup-button');
 const echoButton = document.getElementById('echo-button');
 const chatButton = document.getElementById('chat-button');
+const shareButton = document.getElementById('share-button');
 
 let camera = null;  // the promise of the local stream, while it starts
 let localStream = null;
@@ -26,6 +29,7 @@ let peer = null;
 let polite = false;
 let iceServers = [];
 let iceTransportPolicy = 'all';
+const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
 
 function log(text) {
   console.log(`[call ${room}] ${text}`);
@@ -53,6 +57,8 @@ function setStatus(state, sentence) {
 function setInCall(inCall) {
   joinButton.disabled = inCall;
   muteButton.disabled = cameraButton.disabled = hangupButton.disabled = !inCall;
+  shareButton.disabled = !inCall || !navigator.mediaDevices?.getDisplayMedia;
+  if (!inCall) disableDeviceChoice();
 }
 
 async function join() {
@@ -76,6 +82,7 @@ async function join() {
   localVideo.srcObject = localStream;
   setInCall(true);
   updateMuteButtons();
+  await listDevices(localStream);
 }
 
 async function handleSignal(message) {
@@ -189,6 +196,7 @@ function handleSignalingLost(retryInMs) {
 }
 
 function closePeer() {
+  screenShare.stop();
   closeChat();
   peer?.close();
   peer = null;
@@ -221,6 +229,50 @@ async function callEchoPeer() {
   }
 }
 
+// Send `newTrack` in place of `oldTrack`, and show the video being sent in the preview.
+async function sendAndShow(oldTrack, newTrack) {
+  await peer?.replaceTrack(oldTrack, newTrack);
+  if (newTrack.kind === 'video') localVideo.srcObject = new MediaStream([newTrack]);
+}
+
+// Another camera or microphone, mid-call: a new track replaces the old one on the
+// connection (no new offer), and keeps its muted or camera-off state.
+async function switchDevice(kind, deviceId) {
+  const [oldTrack] = kind === 'video' ? localStream.getVideoTracks() : localStream.getAudioTracks();
+  let track;
+  try {
+    track = await openDevice(kind, deviceId);
+  } catch (error) {
+    log(`could not open ${kind} ${deviceId}: ${error.name}: ${error.message}`);
+    return listDevices(localStream);  // the list goes back to the device in use
+  }
+  track.enabled = oldTrack.enabled;
+  localStream.removeTrack(oldTrack);
+  localStream.addTrack(track);
+  if (kind === 'video' && screenShare.active) {
+    screenShare.cameraTrack = track;  // it comes back when sharing stops
+  } else {
+    await sendAndShow(oldTrack, track);
+  }
+  oldTrack.stop();
+  log(`now sending ${track.label}`);
+}
+
+async function toggleScreenShare() {
+  if (screenShare.active) return screenShare.stop();
+  try {
+    await screenShare.start(localStream.getVideoTracks()[0]);
+  } catch (error) {
+    // NotAllowedError: the person closed the browser's picker without choosing.
+    log(`screen share did not start: ${error.name}: ${error.message}`);
+  }
+}
+
+function updateShareButton(sharing) {
+  shareButton.textContent = sharing ? 'Stop sharing' : 'Share screen';
+  shareButton.setAttribute('aria-pressed', String(sharing));
+}
+
 // A button that shows and hides the panel it controls (aria-controls), and says which.
 function togglePanel(button) {
   const panel = document.getElementById(button.getAttribute('aria-controls'));
@@ -250,5 +302,8 @@ muteButton.addEventListener('click', () => toggleTracks('audio'));
 cameraButton.addEventListener('click', () => toggleTracks('video'));
 echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
+shareButton.addEventListener('click', toggleScreenShare);
+onDeviceChosen(switchDevice);
+navigator.mediaDevices?.addEventListener('devicechange', () => localStream && listDevices(localStream));
 setInCall(false);
 setStatus('idle', 'Press Join to turn on your camera and enter the room.');

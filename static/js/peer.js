@@ -123,6 +123,13 @@ export class Peer {
     }
   }
 
+  // Send another track in place of one being sent (another camera, a shared screen). The
+  // codec and the connection stay as they are, so nothing is renegotiated.
+  async replaceTrack(oldTrack, newTrack) {
+    const sender = this.pc.getSenders().find((candidate) => candidate.track === oldTrack);
+    await sender?.replaceTrack(newTrack);
+  }
+
   close() {
     this.pc.ontrack = this.pc.onicecandidate = this.pc.onnegotiationneeded = null;
     this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
