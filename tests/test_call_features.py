@@ -1,6 +1,8 @@
 """The call page's features beyond the call itself: chat, devices, screen share, stats,
 layout and keyboard use. Two fake-media people, as everywhere."""
 
+import re
+
 from playwright.sync_api import expect
 
 
@@ -96,3 +98,22 @@ def test_screen_share_replaces_the_camera_and_the_camera_comes_back(call):
     ben.wait_for_remote_frames(30)
     expect(ana.page.get_by_role("button", name="Share screen")).to_have_attribute("aria-pressed", "false")
     assert offers() == [0, 0]
+
+
+def stat(someone, name):
+    return someone.page.locator(f'[data-stat="{name}"]')
+
+
+def test_the_stats_panel_shows_the_path_and_numbers_that_change(call):
+    ana, _ = call
+    ana.click("Stats")
+    expect(stat(ana, "path")).to_have_text("host ↔ host (udp)")
+    expect(stat(ana, "rtt")).to_have_text(re.compile(r"^\d+ ms$"))
+    expect(stat(ana, "picture")).to_have_text(re.compile(r"^640×480, \d+ frames/s$"))
+    expect(stat(ana, "codecs")).to_have_text(re.compile(r"audio/opus|video/VP8"))
+    expect(stat(ana, "loss")).to_have_text(re.compile(r"^\d+ of \d+ \("))
+    for name in ("sending", "receiving"):
+        expect(stat(ana, name)).to_have_text(re.compile(r"^[1-9]\d* kbit/s$"))
+    # Live: the received-bytes figure of the loss line grows second by second.
+    before = stat(ana, "loss").inner_text()
+    expect(stat(ana, "loss")).not_to_have_text(before)

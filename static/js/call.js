@@ -9,6 +9,7 @@ import { SignalingChannel, signalingUrl } from './signaling.js';
 import { openChat, closeChat } from './chat.js';
 import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice } from './devices.js';
 import { ScreenShare } from './screen-share.js';
+import { watchStats } from './stats.js';
 
 const room = document.querySelector('main').dataset.room;
 const statusText = document.getElementById('status');
@@ -21,6 +22,7 @@ const hangupButton = document.getElementById('hangup-button');
 const echoButton = document.getElementById('echo-button');
 const chatButton = document.getElementById('chat-button');
 const shareButton = document.getElementById('share-button');
+const statsButton = document.getElementById('stats-button');
 
 let camera = null;  // the promise of the local stream, while it starts
 let localStream = null;
@@ -302,6 +304,8 @@ muteButton.addEventListener('click', () => toggleTracks('audio'));
 cameraButton.addEventListener('click', () => toggleTracks('video'));
 echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
+statsButton.addEventListener('click', () => togglePanel(statsButton));
+watchStats(() => peer?.pc);
 shareButton.addEventListener('click', toggleScreenShare);
 onDeviceChosen(switchDevice);
 navigator.mediaDevices?.addEventListener('devicechange', () => localStream && listDevices(localStream));
