@@ -2,7 +2,9 @@
 layout and keyboard use. Two fake-media people, as everywhere."""
 
 import re
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 
@@ -117,3 +119,52 @@ def test_the_stats_panel_shows_the_path_and_numbers_that_change(call):
     # Live: the received-bytes figure of the loss line grows second by second.
     before = stat(ana, "loss").inner_text()
     expect(stat(ana, "loss")).not_to_have_text(before)
+
+
+def test_copy_link_puts_the_room_address_on_the_clipboard(person, room):
+    ana = person("ana")
+    ana.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ana.open_room(room)
+    ana.click("Copy link")
+    expect(ana.page.get_by_role("button", name="Link copied")).to_be_visible()
+    assert ana.page.evaluate("navigator.clipboard.readText()") == ana.page.url
+
+
+CONTROLS = ["Mute", "Camera off", "Share screen", "Chat", "Stats", "Hang up", "Copy link"]
+
+
+def test_every_control_is_reached_with_tab_and_works_with_space_and_enter(call):
+    ana, _ = call
+    reached = []
+    for _ in range(30):
+        ana.page.keyboard.press("Tab")
+        reached.append(ana.page.evaluate("document.activeElement.textContent.trim()"))
+    assert set(CONTROLS) <= set(reached), reached
+    mute = ana.page.get_by_role("button", name="Mute")
+    mute.focus()
+    ana.page.keyboard.press("Space")
+    expect(ana.page.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")
+    ana.page.keyboard.press("Enter")
+    expect(mute).to_have_attribute("aria-pressed", "false")
+
+
+@pytest.mark.parametrize("width, height", [(360, 740), (1280, 800)], ids=["phone", "desktop"])
+def test_the_call_page_fits_a_phone_and_a_desktop(call, output_path, width, height):
+    ana, _ = call
+    ana.page.set_viewport_size({"width": width, "height": height})
+    ana.click("Chat")
+    ana.click("Stats")
+    overflow = ana.page.evaluate("""() => {
+      const wide = document.documentElement.scrollWidth - window.innerWidth;
+      const outside = [...document.querySelectorAll('button, select, input, video, #status')]
+        .filter((element) => { const box = element.getBoundingClientRect();
+                               return box.left < 0 || box.right > window.innerWidth; })
+        .map((element) => element.id || element.textContent);
+      return { wide, outside };
+    }""")
+    assert overflow == {"wide": 0, "outside": []}
+    for name in CONTROLS:
+        box = ana.page.get_by_role("button", name=name).bounding_box()
+        assert box["height"] >= 32, f"{name} is too small to tap: {box}"
+    # Kept with the test's output (test-results/), to look at after a layout change.
+    ana.page.screenshot(path=Path(output_path) / f"call-{width}x{height}.png", full_page=True)

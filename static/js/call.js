@@ -23,6 +23,7 @@ const echoButton = document.getElementById('echo-button');
 const chatButton = document.getElementById('chat-button');
 const shareButton = document.getElementById('share-button');
 const statsButton = document.getElementById('stats-button');
+const copyLinkButton = document.getElementById('copy-link-button');
 
 let camera = null;  // the promise of the local stream, while it starts
 let localStream = null;
@@ -275,6 +276,18 @@ function updateShareButton(sharing) {
   shareButton.setAttribute('aria-pressed', String(sharing));
 }
 
+// The room's address is the invitation: one click puts it on the clipboard.
+async function copyLink() {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    copyLinkButton.textContent = 'Link copied';
+  } catch (error) {
+    log(`could not copy the link: ${error.name}: ${error.message}`);
+    copyLinkButton.textContent = 'Copy it from the address bar';
+  }
+  setTimeout(() => { copyLinkButton.textContent = 'Copy link'; }, 3000);
+}
+
 // A button that shows and hides the panel it controls (aria-controls), and says which.
 function togglePanel(button) {
   const panel = document.getElementById(button.getAttribute('aria-controls'));
@@ -305,6 +318,7 @@ cameraButton.addEventListener('click', () => toggleTracks('video'));
 echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
+copyLinkButton.addEventListener('click', copyLink);
 watchStats(() => peer?.pc);
 shareButton.addEventListener('click', toggleScreenShare);
 onDeviceChosen(switchDevice);
