@@ -61,6 +61,23 @@ def step4_call(new_person, out):
     ben.page.screenshot(path=out / "step4-call.png")
 
 
+def step45_features(new_person, out):
+    ana, ben = new_person("ana"), new_person("ben")
+    ana.join("sunny-lynx-5")
+    ana.expect_state("waiting")
+    ben.join("sunny-lynx-5")
+    ben.expect_state("connected")
+    ben.wait_for_remote_frames(30)
+    for someone, text in ((ana, "Can you see my screen?"), (ben, "Yes, clearly!")):
+        someone.click("Chat")
+        someone.page.get_by_label("Message").fill(text)
+        someone.page.get_by_label("Message").press("Enter")
+    ben.page.locator("#chat-messages li.me.delivered").wait_for()
+    ben.click("Stats")
+    ben.page.locator('[data-stat="receiving"]', has_text="kbit/s").wait_for()
+    ben.page.screenshot(path=out / "step45-features.png", full_page=True)
+
+
 def step6_echo(new_person, out):
     ana = new_person("ana").join("calm-heron-3")
     ana.expect_state("waiting")
@@ -71,7 +88,8 @@ def step6_echo(new_person, out):
     ana.hang_up()
 
 
-SHOTS = [step1_camera, step2_peer_connection, step3_signaling, step4_call, step6_echo]
+SHOTS = [step1_camera, step2_peer_connection, step3_signaling, step4_call, step45_features,
+         step6_echo]
 
 
 def main():
