@@ -51,23 +51,24 @@ def step3_signaling(new_person, out):
     ana.page.screenshot(path=out / "step3-signaling.png", full_page=True)
 
 
-def step4_call(new_person, out):
+def in_a_call(new_person, room):
+    """Ana waits in `room`, Ben joins; returns both once Ben sees Ana."""
     ana, ben = new_person("ana"), new_person("ben")
-    ana.join("brave-fox-7")
+    ana.join(room)
     ana.expect_state("waiting")
-    ben.join("brave-fox-7")
+    ben.join(room)
     ben.expect_state("connected")
     ben.wait_for_remote_frames(30)
+    return ana, ben
+
+
+def step4_call(new_person, out):
+    _, ben = in_a_call(new_person, "brave-fox-7")
     ben.page.screenshot(path=out / "step4-call.png")
 
 
 def step45_features(new_person, out):
-    ana, ben = new_person("ana"), new_person("ben")
-    ana.join("sunny-lynx-5")
-    ana.expect_state("waiting")
-    ben.join("sunny-lynx-5")
-    ben.expect_state("connected")
-    ben.wait_for_remote_frames(30)
+    ana, ben = in_a_call(new_person, "sunny-lynx-5")
     for someone, text in ((ana, "Can you see my screen?"), (ben, "Yes, clearly!")):
         someone.click("Chat")
         someone.page.get_by_label("Message").fill(text)
