@@ -2,7 +2,7 @@
 
 N rooms of two clients bounce SDP-sized (6 KB) offers through the server; each message
 carries its send time, so the receiver knows the relay latency. The same clients run
-against the app under `flask run`, under gunicorn (threads), and against a bare asyncio
+against the app under `flask run`, under gunicorn (threads, and gevent), and against a bare asyncio
 relay (bench/bare_relay.py), all on this machine in the same run. Nothing may be lost:
 sent and received are counted.
 
@@ -45,6 +45,10 @@ SERVERS = {
         lambda port: [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2500",
                       "--worker-connections", "2500", "-w", "1", "-b", f"127.0.0.1:{port}",
                       "--log-level", "warning", "app:create_app()"],
+    "gunicorn gevent (1 worker, greenlets)":
+        lambda port: [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections",
+                      "2500", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                      "app:create_app()"],
     "bare asyncio relay (reference)":
         lambda port: [sys.executable, str(Path(__file__).with_name("bare_relay.py")), str(port)],
 }

@@ -1,0 +1,41 @@
+"""The benchmark scripts still run, in a tiny run each: the numbers are not judged here
+(a test must not time things on a noisy machine), only that they come out whole."""
+
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def run(*command):
+    result = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_the_relay_benchmark_loses_nothing_on_any_server():
+    table = run("bench/relay.py", "--rooms", "2", "--bounces", "3").split("Signaling relay")[1]
+    rows = re.findall(r"^\s*(.+?)\s+2\s+4\s+[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)x$",
+                      table, re.M)
+    assert [row[0] for row in rows] == ["bare asyncio relay (reference)",
+                                        "gunicorn gevent (1 worker, greenlets)",
+                                        "gunicorn gthread (1 worker, 2,500 threads)",
+                                        "flask run (Werkzeug, a thread per socket)"]
+    for name, sent, received, errors, _ in rows:
+        assert (sent, received, errors) == ("6", "6", "0"), name
+
+
+def test_the_call_setup_benchmark_prints_its_ratio_and_stages():
+    report = run("bench/call_setup.py", "--calls", "1")
+    assert re.search(r"ratio \(app / loopback\)\s+\d+\.\d\dx", report)
+    for stage in ("camera ready", "sent offer", "received answer", "DTLS connected", "first frame"):
+        assert stage in report
+
+
+def test_the_python_peer_benchmark_prints_both_join_orders_and_the_reference():
+    report = run("bench/python_peer.py", "--calls", "1")
+    for row in ("browser waits, Python peer joins", "Python peer waits, browser joins",
+                "browser to browser (reference)"):
+        assert re.search(rf"{re.escape(row)}\s+\d+\s+\d+\s+\d+\.\d\dx", report), row
