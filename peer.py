@@ -360,8 +360,10 @@ class PeerThread:
         return self.thread.is_alive()
 
     def stop(self, timeout=10):
-        if self.thread.is_alive():
+        try:
             self.loop.call_soon_threadsafe(self.peer.stop)
+        except RuntimeError:
+            pass  # its loop is closed: the peer has left already
         self.thread.join(timeout)
 
 
