@@ -168,3 +168,47 @@ def test_the_call_page_fits_a_phone_and_a_desktop(call, output_path, width, heig
         assert box["height"] >= 32, f"{name} is too small to tap: {box}"
     # Kept with the test's output (test-results/), to look at after a layout change.
     ana.page.screenshot(path=Path(output_path) / f"call-{width}x{height}.png", full_page=True)
+
+
+def test_a_camera_plugged_in_mid_call_appears_in_the_list(call):
+    ana, _ = call
+    camera = ana.page.get_by_label("Camera", exact=True)
+    expect(camera).to_be_disabled()  # one camera: nothing to choose
+    # No browser flag plugs a camera in at run time: the browser's side of it (a longer
+    # device list, then a devicechange event) is played here; the page's reaction is real.
+    ana.page.evaluate("""() => {
+      const devices = navigator.mediaDevices;
+      const listed = devices.enumerateDevices.bind(devices);
+      devices.enumerateDevices = async () => [...await listed(),
+        { kind: 'videoinput', label: 'USB camera', deviceId: 'usb-camera', groupId: 'usb' }];
+      devices.dispatchEvent(new Event('devicechange'));
+    }""")
+    expect(camera.locator("option")).to_have_text(["fake_device_0", "USB camera"])
+    expect(camera).to_be_enabled()
+
+
+def test_when_the_camera_in_use_is_unplugged_the_call_goes_on_with_another(person_in_browser,
+                                                                           person, room):
+    ana = person_in_browser("ana", "--use-fake-ui-for-media-stream",
+                            "--use-fake-device-for-media-stream=device-count=3")
+    ben = person("ben")
+    ana.join(room)
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+    ben.wait_for_remote_frames(30)
+    # Played here as the browser does it: the unplugged camera's track ends, the device
+    # list no longer has it, devicechange fires. (fake_device_1 is left out too: it is a
+    # depth camera whose frames WebRTC does not send.)
+    ana.page.evaluate("""() => {
+      const devices = navigator.mediaDevices;
+      const listed = devices.enumerateDevices.bind(devices);
+      devices.enumerateDevices = async () => (await listed())
+        .filter((device) => !['fake_device_0', 'fake_device_1'].includes(device.label));
+      document.querySelector('#local-video').srcObject.getVideoTracks()[0].stop();
+      devices.dispatchEvent(new Event('devicechange'));
+    }""")
+    ana.page.wait_for_function("harness.currentPeerConnection().getSenders()"
+                               ".some((s) => s.track?.label === 'fake_device_2')")
+    ben.wait_for_remote_frames(30)

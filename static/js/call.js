@@ -7,7 +7,7 @@ import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { Peer } from './peer.js';
 import { SignalingChannel, signalingUrl } from './signaling.js';
 import { openChat, closeChat } from './chat.js';
-import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice } from './devices.js';
+import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
 import { ScreenShare } from './screen-share.js';
 import { watchStats } from './stats.js';
 
@@ -261,6 +261,19 @@ async function switchDevice(kind, deviceId) {
   log(`now sending ${track.label}`);
 }
 
+// A device plugged in or out: refresh the lists. If the one in use was unplugged, its
+// track has ended: carry on with the first one left.
+async function handleDeviceChange() {
+  if (!localStream) return;
+  await listDevices(localStream);
+  for (const track of localStream.getTracks()) {
+    const replacement = firstDevice(track.kind);
+    if (track.readyState === 'ended' && replacement) {
+      await switchDevice(track.kind, replacement);
+    }
+  }
+}
+
 async function toggleScreenShare() {
   if (screenShare.active) return screenShare.stop();
   try {
@@ -322,6 +335,6 @@ copyLinkButton.addEventListener('click', copyLink);
 watchStats(() => peer?.pc);
 shareButton.addEventListener('click', toggleScreenShare);
 onDeviceChosen(switchDevice);
-navigator.mediaDevices?.addEventListener('devicechange', () => localStream && listDevices(localStream));
+navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
 setInCall(false);
 setStatus('idle', 'Press Join to turn on your camera and enter the room.');

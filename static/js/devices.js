@@ -27,6 +27,11 @@ export async function openDevice(kind, deviceId) {
   return kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
 }
 
+// The first device of a kind in the list, to carry on with when the one in use is gone.
+export function firstDevice(kind) {
+  return selects[kind].options[0]?.value;
+}
+
 export function onDeviceChosen(handler) {
   for (const [kind, select] of Object.entries(selects)) {
     select.addEventListener('change', () => handler(kind, select.value));
