@@ -46,9 +46,11 @@ def count_offers(*people):
     return lambda: [someone.page.evaluate("window.offersSent") for someone in people]
 
 
-def test_switching_camera_and_microphone_mid_call_sends_no_new_offer(person_in_browser, person, room):
-    # Chromium's fake cameras: fake_device_1 is a depth camera (Y16) whose frames WebRTC
-    # never sends (seen here: 0 frames arrive); fake_device_2 is MJPEG, like a webcam.
+@pytest.fixture
+def three_camera_call(person_in_browser, person, room):
+    """Ana, whose computer has Chromium's three fake cameras, in a call with Ben.
+    fake_device_1 is a depth camera (Y16) whose frames WebRTC never sends (seen here: no
+    frame arrives); fake_device_2 is MJPEG, like a webcam."""
     ana = person_in_browser("ana", "--use-fake-ui-for-media-stream",
                             "--use-fake-device-for-media-stream=device-count=3")
     ben = person("ben")
@@ -58,6 +60,11 @@ def test_switching_camera_and_microphone_mid_call_sends_no_new_offer(person_in_b
     for someone in (ana, ben):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
+    return ana, ben
+
+
+def test_switching_camera_and_microphone_mid_call_sends_no_new_offer(three_camera_call):
+    ana, ben = three_camera_call
     offers = count_offers(ana, ben)
     camera = ana.page.get_by_label("Camera", exact=True)
     expect(camera.locator("option:checked")).to_have_text("fake_device_0")
@@ -187,17 +194,8 @@ def test_a_camera_plugged_in_mid_call_appears_in_the_list(call):
     expect(camera).to_be_enabled()
 
 
-def test_when_the_camera_in_use_is_unplugged_the_call_goes_on_with_another(person_in_browser,
-                                                                           person, room):
-    ana = person_in_browser("ana", "--use-fake-ui-for-media-stream",
-                            "--use-fake-device-for-media-stream=device-count=3")
-    ben = person("ben")
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
-    for someone in (ana, ben):
-        someone.expect_state("connected")
-    ben.wait_for_remote_frames(30)
+def test_when_the_camera_in_use_is_unplugged_the_call_goes_on_with_another(three_camera_call):
+    ana, ben = three_camera_call
     # Played here as the browser does it: the unplugged camera's track ends, the device
     # list no longer has it, devicechange fires. (fake_device_1 is left out too: it is a
     # depth camera whose frames WebRTC does not send.)
