@@ -33,6 +33,17 @@ def is_allowed_origin(origin):
     return urlsplit(origin).netloc == request.host or origin in current_app.config["ALLOWED_ORIGINS"]
 
 
+def own_address():
+    """Where this server listens, as its echo peer reaches it: never the request's Host
+    header, which the client writes. Listening on every interface means loopback works."""
+    host = request.environ["SERVER_NAME"]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{request.scheme}://{host}:{request.environ['SERVER_PORT']}"
+
+
 def create_app(test_config=None):
     app = Flask(__name__)
     app.config.from_mapping(
@@ -62,6 +73,9 @@ def create_app(test_config=None):
         # "Call the echo peer": how many may run at once, and for how many seconds each.
         ECHO_PEERS=4,
         ECHO_SECONDS=300,
+        # Where echo peers reach the signaling server; "" is this process, found from the
+        # address it listens on. Behind gunicorn or a proxy, name it (e.g. ws://127.0.0.1:8000).
+        ECHO_SERVER_URL="",
     )
     # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
     app.config.from_prefixed_env()
@@ -115,11 +129,11 @@ def create_app(test_config=None):
             return render_template(f"tutorial/step{step}.html")
         if step != 3:
             abort(404)
-        room = request.args.get("room") or random_room_name()
+        room = request.args.get("room")
+        if not room:  # a shareable address for the second tab
+            return redirect(url_for("tutorial", step=3, room=random_room_name()))
         if not signaling.is_valid_room(room):
             abort(404, signaling.BAD_ROOM_MESSAGE)
-        if "room" not in request.args:  # a shareable address for the second tab
-            return redirect(url_for("tutorial", step=3, room=room))
         return render_template("room.html", room=room, signal_log=True)
 
     @app.post("/room/<room>/echo")
@@ -127,13 +141,19 @@ def create_app(test_config=None):
         """Bring a Python peer (peer.py) into the room that sends back what it receives:
         a person alone sees and hears themselves through a real WebRTC round trip.
         It runs on its own asyncio loop in a thread of this process, and leaves when
-        the person does or after ECHO_SECONDS."""
+        the person does or after ECHO_SECONDS. Only the person waiting may ask: the
+        request carries the echoToken of their welcome."""
         if not signaling.is_valid_room(room):
             abort(404, signaling.BAD_ROOM_MESSAGE)
-        if app.extensions["rooms"].size(room) != 1:
+        waiting = app.extensions["rooms"].alone_in(room)
+        if waiting is None:
             return {"error": "The echo peer only joins a room where one person waits."}, 409
-        echo = PythonPeer(room, request.host_url, send="echo", stay=False,
-                          lifetime=app.config["ECHO_SECONDS"])
+        token = (request.get_json(silent=True) or {}).get("token")
+        if not isinstance(token, str) or not secrets.compare_digest(token, waiting.echo_token):
+            return {"error": "Only the person waiting in this room may call the echo peer."}, 403
+        echo = PythonPeer(room, app.config["ECHO_SERVER_URL"] or own_address(),
+                          send="echo", stay=False, lifetime=app.config["ECHO_SECONDS"],
+                          verify_tls=bool(app.config["ECHO_SERVER_URL"]))
         if not app.extensions["echo_peers"].start(echo):
             return {"error": "All echo peers are busy. Try again in a few minutes."}, 503
         return {"room": room}, 202

@@ -16,10 +16,12 @@ import asyncio
 import json
 import logging
 import signal
+import ssl
 import sys
 import threading
 from array import array
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy,
                     RTCPeerConnection, RTCSessionDescription)
@@ -146,7 +148,7 @@ class Call:
                 await self.recorder.start()
             self.start(self.report())
         elif state == "failed":
-            await self.pc.close()
+            await self.pc.close()  # aiortc cannot restart ICE: the next offer starts anew
 
     def start(self, coroutine):
         task = asyncio.create_task(coroutine)
@@ -199,6 +201,7 @@ class Call:
     async def close(self):
         for task in self.tasks:
             task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.recorder:
             await self.recorder.stop()
         await self.pc.close()
@@ -215,18 +218,21 @@ class PythonPeer:
     stay=False leaves when the other person does; lifetime caps the visit in seconds."""
 
     def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
-                 record=None, stay=True, lifetime=None):
+                 record=None, stay=True, lifetime=None, verify_tls=True):
         self.room = room
         self.url = websocket_url(server, room)
         self.send_mode, self.play, self.record = send, play, record
         self.stay = stay
         self.lifetime = lifetime
+        self.verify_tls = verify_tls  # False: wss:// to a self-signed server (our own)
         self.polite = False
         self.configuration = RTCConfiguration()
         self.call = None
         self.calls = 0
         self.socket = None
+        self.closing = None
         self.stopping = False
+        self.joined = threading.Event()  # set at the welcome: for code in other threads
 
     @property
     def received(self):
@@ -238,10 +244,10 @@ class PythonPeer:
 
     async def run(self):
         try:
-            self.socket = await connect(self.url, open_timeout=5)
+            self.socket = await connect(self.url, open_timeout=5, **self.tls_options())
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as error:
             raise PeerError("no-server", f"Cannot reach the signaling server at {self.url}: "
-                            f"{error or type(error).__name__}") from None
+                            f"{str(error) or type(error).__name__}") from None
         try:
             async with asyncio.timeout(self.lifetime):
                 async for frame in self.socket:
@@ -255,11 +261,21 @@ class PythonPeer:
             await self.end_call()
             await self.socket.close()
 
+    def tls_options(self):
+        """No options (websockets verifies the certificate), or, with verify_tls=False, a
+        TLS context that takes a self-signed one: the app's own, as its echo peer."""
+        if not self.url.startswith("wss:") or self.verify_tls:
+            return {}
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return {"ssl": context}
+
     def stop(self):
         """Leave the room (the other person gets peer-left). Call it on the peer's loop."""
         self.stopping = True
         if self.socket:
-            asyncio.ensure_future(self.socket.close())
+            self.closing = asyncio.ensure_future(self.socket.close())
 
     async def handle(self, message):
         match message["type"]:
@@ -284,6 +300,7 @@ class PythonPeer:
                 log.warning("ignored a message of unknown type %r", other)
 
     async def handle_welcome(self, message):
+        self.joined.set()
         self.polite = message["polite"]
         # The browser's iceServers and iceTransportPolicy, in aiortc's classes.
         self.configuration = RTCConfiguration(
@@ -301,6 +318,8 @@ class PythonPeer:
         await self.send(offer)
 
     async def handle_offer(self, message):
+        if self.call and self.call.pc.connectionState in ("failed", "closed"):
+            await self.end_call()
         if self.call and not self.polite and self.call.pc.signalingState != "stable":
             log.info("offer collision: ignoring their offer (we are impolite)")
             return
@@ -322,9 +341,16 @@ class PythonPeer:
         log.warning("the server says %s: %s", message["code"], message["message"])
 
     def new_call(self):
-        self.call = Call(self.configuration, self.send_mode, self.play, self.record)
         self.calls += 1
+        self.call = Call(self.configuration, self.send_mode, self.play, self.recording_path())
         return self.call
+
+    def recording_path(self):
+        """--record call.mp4 writes the first call there, the next to call-2.mp4 and so on."""
+        if not self.record or self.calls == 1:
+            return self.record
+        path = Path(self.record)
+        return str(path.with_name(f"{path.stem}-{self.calls}{path.suffix}"))
 
     async def end_call(self):
         if self.call:
@@ -348,12 +374,19 @@ class PeerThread:
         self.thread.start()
 
     def _run(self):
+        asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self.peer.run())
         except Exception as error:  # kept for whoever started it; the thread just ends
             self.error = error
             log.info("peer in %s ended: %s", self.peer.room, error)
-        finally:
+        finally:  # what asyncio.run does: end what is left, then close
+            leftover = asyncio.all_tasks(self.loop)
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                self.loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
 
     def is_alive(self):

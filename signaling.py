@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import re
+import secrets
 import socket
 import threading
 import time
@@ -60,6 +61,8 @@ class Peer:
         self.send_lock = threading.Lock()
         self.name = f"{room}#{next(connection_ids)}"
         self.log = PrefixedLog(log, {"prefix": f"[{self.name}]"})
+        # Proves a request for the echo peer comes from this person (app.py).
+        self.echo_token = secrets.token_urlsafe(16)
 
     def send(self, text):
         with self.send_lock:
@@ -134,9 +137,11 @@ class Rooms:
             raise SignalingError("server-full", "The server is at its limit of calls. "
                                  "Try again in a few minutes.")
 
-    def size(self, room):
+    def alone_in(self, room):
+        """The one person in `room`, or None if it is empty or full."""
         with self._lock:
-            return len(self._members.get(room, ()))
+            members = self._members.get(room, [])
+            return members[0] if len(members) == 1 else None
 
     def partner(self, peer):
         with self._lock:
@@ -239,7 +244,7 @@ def visit(peer, rooms, config):
         # The one already there is polite: it yields when both offer at once.
         return {"type": "welcome", "room": peer.room, "peers": peers, "polite": peers == 0,
                 "iceServers": ice_servers(config, peer.name),
-                "iceTransportPolicy": config["ICE_TRANSPORT_POLICY"]}
+                "iceTransportPolicy": config["ICE_TRANSPORT_POLICY"], "echoToken": peer.echo_token}
 
     try:
         rooms.join(peer, welcome)

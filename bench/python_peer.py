@@ -42,7 +42,7 @@ def peer_call(browser, server, room, browser_first):
         thread = PeerThread(PythonPeer(room, server.url))
     else:
         thread = PeerThread(PythonPeer(room, server.url))
-        wait_until(lambda: thread.peer.socket is not None, "the peer to join")
+        assert thread.peer.joined.wait(20), "the peer did not join"
         start = now_ms()
         page.get_by_role("button", name="Join").click()
     wait_until(lambda: thread.peer.connection_state == "connected", "the peer to connect")

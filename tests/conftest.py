@@ -231,14 +231,19 @@ def person_in_browser(launch_browser, live_server):
     """person_in_browser(name, *chromium_args): someone whose browser is set up otherwise."""
     browsers = []
 
+    people = []
+
     def make(name, *args):
         browser = launch_browser(args=list(args))
         browsers.append(browser)
-        return Person(browser.new_context(base_url=live_server.url), name)
+        people.append(Person(browser.new_context(base_url=live_server.url), name))
+        return people[-1]
 
     yield make
     for browser in browsers:
         browser.close()
+    for someone in people:
+        assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
 
 
 @pytest.fixture

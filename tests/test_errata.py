@@ -12,7 +12,7 @@ ORIGINAL = Path(__file__).resolve().parent.parent / "tutorial" / "original"
 SNIPPETS = ["1-get-user-media.js", "2-peer-connection.js", "3-signaling.js"]
 # Records what the post's WebSocket sends and receives, without touching its handlers.
 RECORD_SOCKETS = """
-  window.socketLog = { sent: [], received: [] };
+  window.socketLog = { sent: [], received: [], handled: [] };
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
@@ -20,6 +20,14 @@ RECORD_SOCKETS = """
       this.addEventListener('message', ({ data }) => socketLog.received.push(JSON.parse(data)));
     }
     send(data) { socketLog.sent.push(JSON.parse(data)); super.send(data); }
+    // "handled": the page's own onmessage has finished with that message.
+    set onmessage(handler) {
+      super.onmessage = async (event) => {
+        await handler.call(this, event);
+        socketLog.handled.push(JSON.parse(event.data).type);
+      };
+    }
+    get onmessage() { return super.onmessage; }
   };
 """
 
@@ -120,9 +128,10 @@ def test_the_posts_call_never_connects_offer_too_early_and_no_callee(live_server
     first.wait_for_function("socketLog.sent.length === 1")
     second, second_errors = post_page(code=code)
     second.wait_for_function("socketLog.sent.length === 1")
-    # The second tab's offer reaches the first tab, whose handler knows no "offer".
-    first.wait_for_function("socketLog.received.some((m) => m.type === 'offer')")
-    assert [m["type"] for m in first.evaluate("socketLog.sent")] == ["offer"]  # no answer, ever
+    # The second tab's offer reaches the first tab, whose handler knows no "offer": once it
+    # has finished with it, nothing was answered.
+    first.wait_for_function("socketLog.handled.includes('offer')")
+    assert [m["type"] for m in first.evaluate("socketLog.sent")] == ["offer"]
     assert [m["type"] for m in second.evaluate("socketLog.received")] == ["welcome"]  # lost offer
     for page in (first, second):
         assert page.evaluate("peerConnection.signalingState") == "have-local-offer"
@@ -189,6 +198,7 @@ def test_a_candidate_before_the_remote_description_fails_and_peer_js_queues_it(p
 def test_hang_up_stops_the_camera_and_tells_the_other(call):
     ana, ben = call
     ben.hang_up()
-    assert ben.page.evaluate("""harness.peerConnections.every((pc) => pc.signalingState === 'closed'
-        && pc.getSenders().every((sender) => !sender.track || sender.track.readyState === 'ended'))""")
+    assert ben.page.evaluate("""harness.peerConnections.length > 0 && harness.peerConnections.every(
+        (pc) => pc.signalingState === 'closed'
+          && pc.getSenders().every((sender) => !sender.track || sender.track.readyState === 'ended'))""")
     ana.expect_state("waiting")

@@ -9,12 +9,19 @@ import time
 import av
 import pytest
 from playwright.sync_api import expect
+from werkzeug.serving import make_ssl_devcert
 
 from conftest import ROOT
 from harness import wait_until
 from peer import PeerError, PythonPeer, PeerThread
 
 PATTERN_SIZE = (640, 480)
+
+
+def in_room(thread):
+    """Wait until the peer is welcomed into its room (an open socket is not yet a join)."""
+    assert thread.peer.joined.wait(20), f"the peer did not join {thread.peer.room}: {thread.error}"
+    return thread
 
 
 def wait_for_media(thread, video_frames=30, loud_audio_frames=10):
@@ -27,8 +34,7 @@ def wait_for_media(thread, video_frames=30, loud_audio_frames=10):
 
 
 def test_two_python_peers_call_each_other_without_a_browser(python_peer, room):
-    first = python_peer(room)
-    wait_until(lambda: first.peer.socket is not None, "the first peer to be in the room")
+    first = in_room(python_peer(room))
     joined = time.monotonic()
     second = python_peer(room)
     wait_until(lambda: second.peer.connection_state == "connected", "the call to connect")
@@ -47,8 +53,7 @@ def test_a_browser_and_the_python_peer_see_and_hear_each_other(person, python_pe
         ana.expect_state("waiting")
         peer = python_peer(room)
     else:
-        peer = python_peer(room)
-        wait_until(lambda: peer.peer.socket is not None, "the peer to be in the room")
+        peer = in_room(python_peer(room))
         ana.join(room)
     ana.expect_state("connected")
     ana.wait_for_remote_frames(30)
@@ -72,8 +77,7 @@ def test_the_echo_button_brings_back_your_own_video_and_sound(person, live_serve
 
 
 def test_the_echo_peer_sends_back_what_a_python_peer_sends(python_peer, room):
-    caller = python_peer(room)
-    wait_until(lambda: caller.peer.socket is not None, "the caller to be in the room")
+    caller = in_room(python_peer(room))
     echo = python_peer(room, send="echo")
     wait_for_media(caller)
     assert caller.peer.received.size == PATTERN_SIZE
@@ -93,14 +97,12 @@ def test_echo_peers_are_limited_and_only_join_someone_waiting(start_server, pers
     ben = person("ben", server.url).join(f"{room}-2")
     ben.expect_state("waiting")
     ben.click("Call the echo peer")
-    ben.expect_state("waiting")
     expect(ben.status).to_contain_text("All echo peers are busy")
     assert ben.forgive_errors("503") == 1  # the browser logs the refused request
 
 
 def test_after_the_other_leaves_the_peer_waits_and_takes_the_next_call(python_peer, room):
-    stayer = python_peer(room)
-    wait_until(lambda: stayer.peer.socket is not None, "the stayer to be in the room")
+    stayer = in_room(python_peer(room))
     first = python_peer(room)
     wait_for_media(stayer)
     first.stop()
@@ -114,8 +116,7 @@ def test_after_the_other_leaves_the_peer_waits_and_takes_the_next_call(python_pe
 
 
 def test_a_peer_that_goes_once_leaves_with_the_other(python_peer, room):
-    host = python_peer(room)
-    wait_until(lambda: host.peer.socket is not None, "the host to be in the room")
+    host = in_room(python_peer(room))
     guest = python_peer(room, stay=False)
     wait_for_media(host)
     host.stop()
@@ -154,6 +155,28 @@ def test_the_command_line_says_what_went_wrong_and_exits_1(live_server, room_nam
     assert message in result.stderr
 
 
+def test_only_the_person_waiting_may_call_the_echo_peer(person, live_server, room):
+    ana = person("ana").join(room)
+    ana.expect_state("waiting")
+    url = f"{live_server.url}/room/{room}/echo"
+    for body in ({}, {"token": "guessed"}, {"token": 42}):
+        refused = ana.page.request.post(url, data=body)
+        assert refused.status == 403
+        assert refused.json() == {"error": "Only the person waiting in this room may call the echo peer."}
+    assert not live_server.app.extensions["echo_peers"].running()
+
+
+def test_the_echo_peer_comes_over_https_too(server_process, person, room, tmp_path):
+    # make run-lan's case: the server's own certificate is self-signed.
+    certificate, key = make_ssl_devcert(str(tmp_path / "cert"), host="*")
+    server = server_process(args=["--cert", certificate, "--key", key])
+    ana = person("ana", server.url, ignore_https_errors=True).join(room)
+    ana.expect_state("waiting")
+    ana.click("Call the echo peer")
+    ana.expect_state("connected")
+    ana.wait_for_remote_frames(30)
+
+
 def test_the_echo_route_refuses_other_sites_and_bad_room_names(client):
     other_site = client.post("/room/fine/echo", headers={"Origin": "https://evil.example"})
     assert other_site.status_code == 403
@@ -164,8 +187,7 @@ def test_the_echo_route_refuses_other_sites_and_bad_room_names(client):
 
 def test_what_one_peer_records_another_can_play(python_peer, room, tmp_path):
     recording = tmp_path / "received.mp4"
-    sender = python_peer(room)
-    wait_until(lambda: sender.peer.socket is not None, "the sender to be in the room")
+    sender = in_room(python_peer(room))
     recorder = python_peer(room, record=str(recording))
     wait_for_media(recorder, video_frames=60)
     recorder.stop()  # the file is complete once the call has ended
@@ -174,8 +196,7 @@ def test_what_one_peer_records_another_can_play(python_peer, room, tmp_path):
         assert container.streams.audio, "no sound was recorded"
     assert len(sizes) >= 60 and set(sizes) == {PATTERN_SIZE}
 
-    viewer = python_peer(f"{room}-play")
-    wait_until(lambda: viewer.peer.socket is not None, "the viewer to be in the room")
+    viewer = in_room(python_peer(f"{room}-play"))
     python_peer(f"{room}-play", send="play", play=str(recording))
     wait_for_media(viewer)
     assert viewer.peer.received.size == PATTERN_SIZE
@@ -184,13 +205,15 @@ def test_what_one_peer_records_another_can_play(python_peer, room, tmp_path):
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_command_line_leaves_cleanly_and_the_other_side_is_told(python_peer, live_server, room,
                                                                     signal_number):
-    stayer = python_peer(room)
-    wait_until(lambda: stayer.peer.socket is not None, "the stayer to be in the room")
+    stayer = in_room(python_peer(room))
     process = subprocess.Popen([sys.executable, "peer.py", room, "--server", live_server.url],
                                cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    wait_for_media(stayer)
-    process.send_signal(signal_number)
-    assert process.wait(timeout=15) == 0
+    try:
+        wait_for_media(stayer)
+        process.send_signal(signal_number)
+        _, log = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0, log
     wait_until(lambda: stayer.peer.call is None, "the stayer to hear peer-left")
-    log = process.stderr.read()
     assert "call ended; received" in log and "Traceback" not in log

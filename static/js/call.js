@@ -32,6 +32,8 @@ let peer = null;
 let polite = false;
 let iceServers = [];
 let iceTransportPolicy = 'all';
+let echoToken = null;  // proves to the server that a request for the echo peer is ours
+let deviceSwitches = Promise.resolve();  // one switch at a time
 const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
 
 function log(text) {
@@ -111,10 +113,12 @@ async function handleSignal(message) {
   }
 }
 
-function handleWelcome({ peers, polite: isPolite, iceServers: servers, iceTransportPolicy: policy }) {
+function handleWelcome(welcome) {
+  const { peers, polite: isPolite, iceServers: servers, iceTransportPolicy: policy } = welcome;
   polite = isPolite;
   iceServers = servers;
   iceTransportPolicy = policy ?? 'all';
+  echoToken = welcome.echoToken;
   if (isCallUp()) {
     // Back after losing the signaling server, and the call never stopped: keep it, and
     // take the role this welcome gives (the one who came back first is polite).
@@ -156,6 +160,9 @@ async function startPeer() {
 }
 
 function showConnectionState(state) {
+  if (statusText.dataset.state === 'error' && state !== 'connected') {
+    return;  // keep saying what went wrong (refused TURN credentials) until it works
+  }
   switch (state) {
     case 'connecting':
       return setStatus('connecting', 'Connecting to the other person…');
@@ -199,7 +206,7 @@ function handleSignalingLost(retryInMs) {
 }
 
 function closePeer() {
-  screenShare.stop();
+  screenShare.end();
   closeChat();
   peer?.close();
   peer = null;
@@ -225,10 +232,22 @@ function hangUp() {
 // video and sound through a real WebRTC connection: it joins like anyone else.
 async function callEchoPeer() {
   echoButton.disabled = true;
-  const response = await fetch(`/room/${encodeURIComponent(room)}/echo`, { method: 'POST' });
-  if (!response.ok) {
-    const { error } = await response.json();
-    setStatus('waiting', `The echo peer cannot come: ${error}`);
+  let problem = null;
+  try {
+    const response = await fetch(`/room/${encodeURIComponent(room)}/echo`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: echoToken }),
+    });
+    if (!response.ok) {
+      problem = (await response.json().catch(() => ({}))).error ?? response.statusText;
+    }
+  } catch (error) {
+    problem = `the server cannot be reached (${error.message})`;
+  }
+  // Still alone? (The person may have left, or someone else come, meanwhile.)
+  if (problem && statusText.dataset.state === 'waiting') {
+    setStatus('waiting', `The echo peer cannot come: ${problem}`);
   }
 }
 
@@ -240,15 +259,27 @@ async function sendAndShow(oldTrack, newTrack) {
 
 // Another camera or microphone, mid-call: a new track replaces the old one on the
 // connection (no new offer), and keeps its muted or camera-off state.
+// Switches wait for each other: devicechange often fires twice for one plug, and a
+// person may choose again before the first switch is done.
+function queueDeviceSwitch(kind, deviceId) {
+  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, deviceId))
+    .catch((error) => log(`device switch failed: ${error.name}: ${error.message}`));
+  return deviceSwitches;
+}
+
 async function switchDevice(kind, deviceId) {
-  const [oldTrack] = kind === 'video' ? localStream.getVideoTracks() : localStream.getAudioTracks();
+  if (!localStream) return;
   let track;
   try {
     track = await openDevice(kind, deviceId);
   } catch (error) {
     log(`could not open ${kind} ${deviceId}: ${error.name}: ${error.message}`);
-    return listDevices(localStream);  // the list goes back to the device in use
+    return localStream && listDevices(localStream);  // the list shows the device in use
   }
+  if (!localStream) {  // hung up meanwhile
+    return track.stop();
+  }
+  const [oldTrack] = kind === 'video' ? localStream.getVideoTracks() : localStream.getAudioTracks();
   track.enabled = oldTrack.enabled;
   localStream.removeTrack(oldTrack);
   localStream.addTrack(track);
@@ -269,7 +300,7 @@ async function handleDeviceChange() {
   for (const track of localStream.getTracks()) {
     const replacement = firstDevice(track.kind);
     if (track.readyState === 'ended' && replacement) {
-      await switchDevice(track.kind, replacement);
+      await queueDeviceSwitch(track.kind, replacement);
     }
   }
 }
@@ -334,7 +365,7 @@ statsButton.addEventListener('click', () => togglePanel(statsButton));
 copyLinkButton.addEventListener('click', copyLink);
 watchStats(() => peer?.pc);
 shareButton.addEventListener('click', toggleScreenShare);
-onDeviceChosen(switchDevice);
+onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));
 navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
 setInCall(false);
 setStatus('idle', 'Press Join to turn on your camera and enter the room.');

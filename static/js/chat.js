@@ -17,7 +17,7 @@ export function openChat(pc) {
   channel = pc.createDataChannel('chat', { negotiated: true, id: 0 });
   channel.onopen = () => setReady(true);
   channel.onclose = () => setReady(false);
-  channel.onmessage = ({ data }) => receive(JSON.parse(data));
+  channel.onmessage = ({ data }) => receive(data);
 }
 
 export function closeChat() {
@@ -31,11 +31,22 @@ function setReady(ready) {
   input.placeholder = ready ? 'Write a message' : 'Chat opens when the call connects';
 }
 
-function receive(message) {
+// From the other browser, so checked like anything from the network.
+function receive(data) {
+  let message;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(message?.id)) return;
   switch (message.type) {
     case 'text':
-      show('them', message.text);
-      return channel.send(JSON.stringify({ type: 'delivered', id: message.id }));
+      show('them', String(message.text));
+      if (channel?.readyState === 'open') {
+        channel.send(JSON.stringify({ type: 'delivered', id: message.id }));
+      }
+      return;
     case 'delivered': {
       const item = list.querySelector(`[data-id="${message.id}"]`);
       item?.classList.add('delivered');

@@ -8,6 +8,7 @@ export class ScreenShare {
     this.onChange = onChange;
     this.screenTrack = null;
     this.cameraTrack = null;
+    this.calls = 0;  // counts end(): a share that starts after its call ended is dropped
   }
 
   get active() {
@@ -15,7 +16,12 @@ export class ScreenShare {
   }
 
   async start(cameraTrack) {
+    const call = this.calls;
     const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    if (call !== this.calls) {  // the call ended while the browser's picker was open
+      display.getTracks().forEach((track) => track.stop());
+      return;
+    }
     [this.screenTrack] = display.getVideoTracks();
     this.cameraTrack = cameraTrack;
     this.screenTrack.addEventListener('ended', () => this.stop(), { once: true });
@@ -26,9 +32,15 @@ export class ScreenShare {
   async stop() {
     if (!this.active) return;
     const { screenTrack, cameraTrack } = this;
-    this.screenTrack = null;
-    screenTrack.stop();
+    this.end();
     await this.swapVideo(screenTrack, cameraTrack);
+  }
+
+  // The call is over: stop capturing the screen, with nothing to swap back.
+  end() {
+    this.calls += 1;
+    this.screenTrack?.stop();
+    this.screenTrack = null;
     this.onChange(false);
   }
 }

@@ -15,7 +15,7 @@ export function watchStats(currentPeerConnection) {
       previous = null;
       return;
     }
-    pc.getStats().then(show);
+    pc.getStats().then(show).catch(() => {});  // the call ended meanwhile
   }, 1000);
 }
 
@@ -24,9 +24,9 @@ function show(report) {
   const find = (type, kind) => all.filter((stats) => stats.type === type && (!kind || stats.kind === kind));
   const transport = find('transport')[0];
   const pair = report.get(transport?.selectedCandidatePairId);
-  if (pair) {
-    const local = report.get(pair.localCandidateId);
-    const remote = report.get(pair.remoteCandidateId);
+  const local = report.get(pair?.localCandidateId);
+  const remote = report.get(pair?.remoteCandidateId);
+  if (local && remote) {
     fields.path.textContent = `${local.candidateType} ↔ ${remote.candidateType} (${local.protocol})`;
     fields.rtt.textContent = pair.currentRoundTripTime === undefined
       ? '…' : `${Math.round(pair.currentRoundTripTime * 1000)} ms`;

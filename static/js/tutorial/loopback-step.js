@@ -28,6 +28,7 @@ function carry(from, to, message) {
 }
 
 async function receive(name, message) {
+  if (!caller) return;  // hung up while this message was on its way
   if (name === 'callee' && !callee) {
     // As on the call page, the callee's Peer is made when the first offer arrives.
     callee = makePeer('callee', true, (remoteStream) => { remoteVideo.srcObject = remoteStream; });
