@@ -1,12 +1,14 @@
 # make run: serve the app.  make run-lan: serve it to the LAN over https.
-# make test: run every test in real browsers.
+# make serve: serve it for real (gunicorn).  make test: run every test in real browsers.
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Sockets one server holds at once (two per call).
+CONNECTIONS ?= 2500
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan test browser packages screenshots clean
+.PHONY: run run-lan serve test browser packages screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -21,6 +23,13 @@ run-lan: $(VENV)/.installed-run .lan/cert.crt
 .lan/cert.crt: | $(VENV)/.installed-run
 	mkdir -p .lan
 	$(BIN)/python -c "from werkzeug.serving import make_ssl_devcert; make_ssl_devcert('.lan/cert', host='*')"
+
+# gunicorn's gevent worker: a greenlet per socket relays at 2-3 times the rate of threads
+# (README, Performance). One worker, because the rooms live in its memory. Behind a TLS proxy,
+# set FLASK_ECHO_SERVER_URL=ws://127.0.0.1:$(PORT) so echo peers skip the proxy.
+serve: $(VENV)/.installed-run
+	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers 1 \
+	  --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(VENV)/.installed-test browser packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

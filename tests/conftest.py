@@ -97,21 +97,21 @@ def wait_for_port(port, process, what):
 
 
 class ServerProcess:
-    """The app as `flask run` in a process of its own, which a test can kill.
-    `args` go to flask run, e.g. ["--cert", "adhoc"] for https."""
+    """The app in a process of its own, which a test can kill: `flask run` with `args`
+    (e.g. ["--cert", "adhoc"] for https), or `command(port)` instead."""
 
-    def __init__(self, port, env, args=()):
+    def __init__(self, port, env, args=(), command=None):
         self.port = port
         self.env = {**os.environ, **env}
         self.args = list(args)
+        self.command = command or (lambda port: [
+            sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port), *self.args])
         scheme = "https" if "--cert" in self.args else "http"
         self.url = f"{scheme}://127.0.0.1:{port}"
         self.start()
 
     def start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(self.port),
-             *self.args], cwd=ROOT, env=self.env)
+        self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=self.env)
         wait_for_port(self.port, self.process, "the server")
 
     def kill(self):
@@ -122,12 +122,12 @@ class ServerProcess:
 
 @pytest.fixture
 def server_process():
-    """server_process(env={}, args=()) starts `flask run` on a free port; all are killed
-    afterwards."""
+    """server_process(env={}, args=(), command=None) starts the app on a free port (see
+    ServerProcess); all are killed afterwards."""
     processes = []
 
-    def start(env=None, args=()):
-        processes.append(ServerProcess(free_port(), env or {}, args))
+    def start(env=None, args=(), command=None):
+        processes.append(ServerProcess(free_port(), env or {}, args, command))
         return processes[-1]
 
     yield start
