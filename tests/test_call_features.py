@@ -118,7 +118,8 @@ def test_the_stats_panel_shows_the_path_and_numbers_that_change(call):
     ana.click("Stats")
     expect(stat(ana, "path")).to_have_text("host ↔ host (udp)")
     expect(stat(ana, "rtt")).to_have_text(re.compile(r"^\d+ ms$"))
-    expect(stat(ana, "picture")).to_have_text(re.compile(r"^640×480, \d+ frames/s$"))
+    # The size is what the sender's encoder chose: 640×480, or less on a busy machine.
+    expect(stat(ana, "picture")).to_have_text(re.compile(r"^[1-9]\d*×[1-9]\d*, \d+ frames/s$"))
     expect(stat(ana, "codecs")).to_have_text(re.compile(r"audio/opus|video/VP8"))
     expect(stat(ana, "loss")).to_have_text(re.compile(r"^\d+ of \d+ \("))
     for name in ("sending", "receiving"):
