@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from chromium import find_chromium
+import harness
 from harness import Person
 from peer import PeerThread, PythonPeer
 
@@ -259,20 +260,12 @@ def meet(person, room):
     what happens next is the test's."""
 
     def meet_on(server_url=""):
-        ana, ben = person("ana", server_url), person("ben", server_url)
-        ana.join(room)
-        ana.expect_state("waiting")
-        ben.join(room)
-        return ana, ben
+        return harness.meet(person("ana", server_url), person("ben", server_url), room)
 
     return meet_on
 
 
 @pytest.fixture
-def call(meet):
+def call(person, room):
     """Ana and Ben in a call in `room`: both connected, frames arriving on both sides."""
-    ana, ben = meet()
-    for someone in (ana, ben):
-        someone.expect_state("connected")
-        someone.wait_for_remote_frames(10)
-    return ana, ben
+    return harness.start_call(person("ana"), person("ben"), room, frames=10)

@@ -24,6 +24,22 @@ def wait_until(condition, what, timeout=TIMEOUT_MS / 1000):
         time.sleep(0.02)
 
 
+def meet(first, second, room):
+    """`first` waits alone in `room`, then `second` joins there."""
+    first.join(room)
+    first.expect_state("waiting")
+    second.join(room)
+    return first, second
+
+
+def start_call(first, second, room, frames=30):
+    """meet(), then until both are connected and see `frames` of the other."""
+    for someone in meet(first, second, room):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(frames)
+    return first, second
+
+
 class Person:
     def __init__(self, context, name, server_url=""):
         """server_url "" means the context's base_url."""

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from harness import start_call
+
 
 def say(someone, text):
     box = someone.page.get_by_label("Message")
@@ -53,14 +55,7 @@ def three_camera_call(person_in_browser, person, room):
     frame arrives); fake_device_2 is MJPEG, like a webcam."""
     ana = person_in_browser("ana", "--use-fake-ui-for-media-stream",
                             "--use-fake-device-for-media-stream=device-count=3")
-    ben = person("ben")
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
-    for someone in (ana, ben):
-        someone.expect_state("connected")
-        someone.wait_for_remote_frames(30)
-    return ana, ben
+    return start_call(ana, person("ben"), room)
 
 
 def test_switching_camera_and_microphone_mid_call_sends_no_new_offer(three_camera_call):

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_ssl_devcert
 
-from harness import SignalingClient, wait_until
+from harness import SignalingClient, start_call, wait_until
 from ice import turn_credentials
 
 TWO_HOURS = 7200
@@ -81,10 +81,5 @@ def test_a_page_over_https_signals_over_wss(server_process, person, room, tmp_pa
     ana, ben = (person(name, server.url, ignore_https_errors=True) for name in ("ana", "ben"))
     sockets = []
     ana.page.on("websocket", lambda socket: sockets.append(socket.url))
-    ana.join(room)
-    ana.expect_state("waiting")
-    ben.join(room)
-    for someone in (ana, ben):
-        someone.expect_state("connected")
-        someone.wait_for_remote_frames(30)
+    start_call(ana, ben, room)
     assert sockets == [f"wss://127.0.0.1:{server.port}/ws/{room}"]
