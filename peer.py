@@ -110,7 +110,6 @@ class Call:
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
         self.received = Received()
         self.pending_candidates = []
-        self.connected = asyncio.Event()
         self.tasks = set()
         self.player = None
         self.echoes = {}
@@ -143,7 +142,6 @@ class Call:
         state = self.pc.connectionState
         log.info("connection %s", state)
         if state == "connected":
-            self.connected.set()
             if self.recorder:
                 await self.recorder.start()
             self.start(self.report())
