@@ -14,6 +14,7 @@ from flask_sock import Sock
 
 import signaling
 from peer import PeerPool, PythonPeer
+from redis_rooms import RedisRooms
 
 sock = Sock()
 
@@ -42,6 +43,14 @@ def own_address():
     if ":" in host:
         host = f"[{host}]"
     return f"{request.scheme}://{host}:{request.environ['SERVER_PORT']}"
+
+
+def make_rooms(config):
+    """Rooms in memory, or in Redis when REDIS_URL names one (to run several processes)."""
+    if config["REDIS_URL"]:
+        return RedisRooms(config["REDIS_URL"], config["MAX_ROOMS"], config["MAX_PEOPLE"],
+                          config["REDIS_LEASE_SECONDS"])
+    return signaling.Rooms(config["MAX_ROOMS"], config["MAX_PEOPLE"])
 
 
 def create_app(test_config=None):
@@ -76,6 +85,11 @@ def create_app(test_config=None):
         # Where echo peers reach the signaling server; "" is this process, found from the
         # address it listens on. Behind gunicorn or a proxy, name it (e.g. ws://127.0.0.1:8000).
         ECHO_SERVER_URL="",
+        # Share the rooms between processes through Redis (e.g. redis://127.0.0.1:6379/0);
+        # "" keeps them in this process's memory. With Redis, a crashed process's people
+        # are reported gone within REDIS_LEASE_SECONDS and a third.
+        REDIS_URL="",
+        REDIS_LEASE_SECONDS=3,
     )
     # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
     app.config.from_prefixed_env()
@@ -145,11 +159,14 @@ def create_app(test_config=None):
         request carries the echoToken of their welcome."""
         if not signaling.is_valid_room(room):
             abort(404, signaling.BAD_ROOM_MESSAGE)
-        waiting = app.extensions["rooms"].alone_in(room)
-        if waiting is None:
+        try:
+            waiting_token = app.extensions["rooms"].waiting_token(room)
+        except signaling.SignalingError as error:  # Redis unreachable
+            return {"error": str(error)}, 503
+        if waiting_token is None:
             return {"error": "The echo peer only joins a room where one person waits."}, 409
         token = (request.get_json(silent=True) or {}).get("token")
-        if not isinstance(token, str) or not secrets.compare_digest(token, waiting.echo_token):
+        if not isinstance(token, str) or not secrets.compare_digest(token, waiting_token):
             return {"error": "Only the person waiting in this room may call the echo peer."}, 403
         echo = PythonPeer(room, app.config["ECHO_SERVER_URL"] or own_address(),
                           send="echo", stay=False, lifetime=app.config["ECHO_SECONDS"],
@@ -159,7 +176,7 @@ def create_app(test_config=None):
         return {"room": room}, 202
 
     app.extensions["echo_peers"] = PeerPool(app.config["ECHO_PEERS"])
-    app.extensions["rooms"] = signaling.Rooms(app.config["MAX_ROOMS"], app.config["MAX_PEOPLE"])
+    app.extensions["rooms"] = make_rooms(app.config)
     sock.init_app(app)
     return app
 

@@ -27,7 +27,7 @@ CLOSE_HANDSHAKE_SECONDS = 5
 # The errors after which the server closes the socket, with their WebSocket close codes
 # (RFC 6455: 1008 policy violation, 1009 message too big, 1013 try again later).
 CLOSING_ERRORS = {"bad-room": 1008, "room-full": 1008, "server-full": 1013,
-                  "too-large": 1009, "rate-limited": 1008}
+                  "too-large": 1009, "rate-limited": 1008, "unavailable": 1013}
 
 log = logging.getLogger("signaling")
 connection_ids = itertools.count(1)
@@ -102,8 +102,17 @@ class Peer:
             pass  # already gone
 
 
+def room_full():
+    return SignalingError("room-full", "This room already has two people in a call. Try another room.")
+
+
+def server_full():
+    return SignalingError("server-full", "The server is at its limit of calls. Try again in a few minutes.")
+
+
 class Rooms:
-    """Who is in which room. The lock guards membership only, never a socket write."""
+    """Who is in which room, in this process's memory (redis_rooms.RedisRooms shares
+    them between processes). The lock guards membership only, never a socket write."""
 
     def __init__(self, max_rooms, max_people):
         self._lock = threading.Lock()
@@ -131,17 +140,21 @@ class Rooms:
     def _check_capacity(self, room):
         members = self._members.get(room, [])
         if len(members) == 2:
-            raise SignalingError("room-full", "This room already has two people in a call. "
-                                 "Try another room.")
+            raise room_full()
         if self._people >= self.max_people or (not members and len(self._members) >= self.max_rooms):
-            raise SignalingError("server-full", "The server is at its limit of calls. "
-                                 "Try again in a few minutes.")
+            raise server_full()
 
-    def alone_in(self, room):
-        """The one person in `room`, or None if it is empty or full."""
+    def waiting_token(self, room):
+        """The echoToken of the one person waiting in `room`; None if it is empty or full."""
         with self._lock:
             members = self._members.get(room, [])
-            return members[0] if len(members) == 1 else None
+            return members[0].echo_token if len(members) == 1 else None
+
+    def relay(self, peer, frame):
+        """Pass `frame` to the other person in the room, if there is one."""
+        other = self.partner(peer)
+        if other is not None:
+            other.send(frame)
 
     def partner(self, peer):
         with self._lock:
@@ -287,11 +300,8 @@ def relay(peer, rooms, config):
                 raise SignalingError("rate-limited", "Too many messages too fast; "
                                      "this connection is closed.")
             check_message(frame, config["MAX_MESSAGE_BYTES"])
+            rooms.relay(peer, frame)
         except SignalingError as error:
             peer.refuse(error)
             if error.code in CLOSING_ERRORS:
                 return
-            continue
-        other = rooms.partner(peer)
-        if other is not None:
-            other.send(frame)

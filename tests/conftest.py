@@ -111,6 +111,9 @@ class ServerProcess:
         self.url = f"{scheme}://127.0.0.1:{port}"
         self.start()
 
+    def ws_url(self, room):
+        return f"{self.url.replace('http', 'ws', 1)}/ws/{room}"
+
     def start(self):
         self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=self.env)
         wait_for_port(self.port, self.process, "the server")
@@ -174,6 +177,52 @@ def turn_server():
     server = TurnServer(executable)
     yield server
     server.stop()
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, keeping nothing on disk: stopping it
+    loses every room, as a crashed Redis without persistence does."""
+
+    def __init__(self, executable):
+        self.executable = executable
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, "redis-server")
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def redis_server():
+    """A real Redis; skipped, with the reason, where `make test` could not install it."""
+    executable = shutil.which("redis-server")
+    if not executable:
+        pytest.skip("redis-server is not installed: `make test` installs it as root with "
+                    "apt-get; elsewhere run `apt-get install redis-server`")
+    server = RedisServer(executable)
+    yield server
+    server.stop()
+
+
+# Short leases, so that a crashed process's people are reported gone within 1.33 s.
+REDIS_LEASE_SECONDS = 1
+
+
+@pytest.fixture
+def scaled_out(redis_server, server_process):
+    """Two app processes sharing the rooms through `redis_server`, as two hosts (or two
+    gunicorn workers) would: returns both."""
+    env = {"FLASK_REDIS_URL": redis_server.url,
+           "FLASK_REDIS_LEASE_SECONDS": str(REDIS_LEASE_SECONDS)}
+    return server_process(env), server_process(env)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ and receives; nothing in the app is mocked or asked to cooperate.
 """
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -213,3 +214,23 @@ class SignalingClient:
 
     def close(self):
         self.ws.close()
+
+
+def join_at_once(urls):
+    """Open a signaling socket to each of `urls` at the same instant; return the clients
+    and the type of the first message each got ("welcome" or "error")."""
+    start = threading.Barrier(len(urls))
+    clients = [None] * len(urls)
+    answers = [None] * len(urls)
+
+    def join(i):
+        start.wait()
+        clients[i] = SignalingClient(urls[i])
+        answers[i] = clients[i].receive()["type"]
+
+    threads = [threading.Thread(target=join, args=(i,)) for i in range(len(urls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return clients, answers

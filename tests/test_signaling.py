@@ -1,13 +1,12 @@
 """The wire protocol, spoken by a real WebSocket client to a live server (no browser)."""
 
 import json
-import threading
 import time
 
 import pytest
 import websocket
 
-from harness import SignalingClient as Client
+from harness import SignalingClient as Client, join_at_once
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
 CANDIDATE = {"type": "candidate", "candidate": {
@@ -146,21 +145,7 @@ def test_an_sdp_sized_message_is_fine(pair):
 
 @pytest.mark.parametrize("round_", range(50))
 def test_three_simultaneous_joins_admit_exactly_two(live_server, room, round_):
-    start = threading.Barrier(3)
-    answers = []
-
-    def join():
-        start.wait()
-        client = Client(live_server.ws_url(room))
-        answers.append(client.receive()["type"])
-        return client
-
-    threads = [threading.Thread(target=lambda: clients.append(join())) for _ in range(3)]
-    clients = []
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    clients, answers = join_at_once([live_server.ws_url(room)] * 3)
     assert sorted(answers) == ["error", "welcome", "welcome"]
     for client in clients:
         client.close()

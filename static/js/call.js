@@ -137,6 +137,8 @@ function handleWelcome(welcome) {
 
 function handlePeerJoined() {
   if (isCallUp()) {
+    // They rejoined while we stayed: we are now the one who was there first.
+    polite = peer.polite = true;
     return log('the other person is back on the signaling server; the call goes on');
   }
   closePeer();

@@ -1,0 +1,280 @@
+"""Rooms shared through Redis, for when several processes (gunicorn workers, hosts behind
+a load balancer) serve one site and the two people in a room may land on different ones.
+
+The same methods and promises as signaling.Rooms, kept across processes:
+- Admission is one Lua script, which Redis runs alone: three people joining at the same
+  instant on three processes still make exactly two members.
+- Everything meant for a person goes through Redis pub/sub, on one channel per process
+  (not per room or per connection): a process subscribes once, before it admits anyone,
+  so nothing published to a newcomer can arrive before its subscription exists. Redis
+  delivers in the order it ran the scripts, so peer-left still comes before a new
+  peer-joined, and the newcomer's welcome before anything relayed to it (its send lock).
+- Each member holds a lease that its process renews every third of REDIS_LEASE_SECONDS.
+  If the process dies, the lease lapses and the one who stays is told peer-left.
+
+When Redis is unreachable, new joins get an "unavailable" error. Sockets whose messages
+may have been lost are closed with the same error; pages reconnect by themselves and
+rejoin without dropping their call (the media never went through here).
+"""
+
+import json
+import logging
+import secrets
+import threading
+import time
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from signaling import SignalingError, room_full, server_full
+
+log = logging.getLogger("signaling.redis")
+
+# The Lua scripts share this prelude. A member is a hash field of its room; its value is
+# "<process> <lease end, ms> <echo token>".
+PRELUDE = """
+local room = KEYS[1]
+local clock = redis.call('TIME')
+local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
+
+local function tell(member, value, frame)
+  local process = string.match(value, '^(%S+)')
+  redis.call('PUBLISH', 'signaling:process:' .. process, member .. '\\n' .. frame)
+end
+
+-- The members whose lease runs; lapsed ones are removed and the others told peer-left.
+local function live_members()
+  local fields = redis.call('HGETALL', room)
+  local live, lapsed = {}, false
+  for i = 1, #fields, 2 do
+    if tonumber(string.match(fields[i + 1], '^%S+ (%d+)')) < now then
+      redis.call('HDEL', room, fields[i])
+      lapsed = true
+    else
+      live[#live + 1] = {fields[i], fields[i + 1]}
+    end
+  end
+  if lapsed then
+    for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-left"}') end
+  end
+  return live
+end
+"""
+
+# ARGV: member, process, echo token, lease ms. Returns the people already there, or -1: full.
+JOIN = PRELUDE + """
+local live = live_members()
+if #live >= 2 then return -1 end
+redis.call('HSET', room, ARGV[1], ARGV[2] .. ' ' .. (now + ARGV[4]) .. ' ' .. ARGV[3])
+redis.call('PEXPIRE', room, ARGV[4])
+for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-joined"}') end
+return #live
+"""
+
+# ARGV: member, frame. Returns -1 if the sender is no longer a member.
+RELAY = PRELUDE + """
+if redis.call('HEXISTS', room, ARGV[1]) == 0 then return -1 end
+local fields = redis.call('HGETALL', room)
+for i = 1, #fields, 2 do
+  if fields[i] ~= ARGV[1] then tell(fields[i], fields[i + 1], ARGV[2]) end
+end
+return 0
+"""
+
+# ARGV: member, "quiet" to leave without telling the other (they will see it rejoin).
+LEAVE = PRELUDE + """
+if redis.call('HDEL', room, ARGV[1]) == 1 and ARGV[2] ~= 'quiet' then
+  for _, member in ipairs(live_members()) do tell(member[1], member[2], '{"type":"peer-left"}') end
+end
+return 0
+"""
+
+# ARGV: lease ms, then this process's members in the room. Returns those not found.
+RENEW = PRELUDE + """
+live_members()
+local missing = {}
+for i = 2, #ARGV do
+  local value = redis.call('HGET', room, ARGV[i])
+  if value then
+    local process, token = string.match(value, '^(%S+) %d+ (%S*)')
+    redis.call('HSET', room, ARGV[i], process .. ' ' .. (now + ARGV[1]) .. ' ' .. token)
+  else
+    missing[#missing + 1] = ARGV[i]
+  end
+end
+redis.call('PEXPIRE', room, ARGV[1])
+return missing
+"""
+
+# Returns the echo token of the one person waiting in the room, or false.
+WAITING = PRELUDE + """
+local live = live_members()
+if #live ~= 1 then return false end
+return string.match(live[1][2], '^%S+ %d+ (%S*)')
+"""
+
+
+def unavailable():
+    return SignalingError("unavailable", "The server cannot reach its room registry just now. "
+                          "Your page will try again in a moment.")
+
+
+class RedisRooms:
+    def __init__(self, url, max_rooms, max_people, lease_seconds):
+        # No silent retries: a lost connection must be seen, since pub/sub messages sent
+        # while it was down are gone (everyone here then rejoins).
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
+                                          retry=Retry(NoBackoff(), 0))
+        self.scripts = {name: self.redis.register_script(body) for name, body in
+                        [("join", JOIN), ("relay", RELAY), ("leave", LEAVE),
+                         ("renew", RENEW), ("waiting", WAITING)]}
+        self.max_rooms = max_rooms
+        self.max_people = max_people
+        self.lease_ms = int(lease_seconds * 1000)
+        self.process = secrets.token_hex(6)
+        self.channel = f"signaling:process:{self.process}"
+        self._lock = threading.Lock()
+        self._local = {}  # member -> Peer, the people connected to this process
+        self._quiet = set()  # members to leave without telling the other (see relay)
+        self._pending_leaves = {}  # member -> (room, quiet): leaves Redis has not taken yet
+        self._subscribed = threading.Event()
+        threading.Thread(target=self._deliver, daemon=True).start()
+        threading.Thread(target=self._renew_leases, daemon=True).start()
+        # Admit no one before the subscription exists; if Redis is down, start anyway
+        # and say "unavailable" until it is back.
+        if not self._subscribed.wait(5):
+            log.warning("Redis is unreachable; joins fail until it answers")
+
+    def _member(self, peer):
+        return f"{peer.name}@{self.process}"
+
+    def _run(self, script, room, *args):
+        try:
+            return self.scripts[script](keys=[f"signaling:room:{room}"], args=args)
+        except redis.RedisError as error:
+            log.warning("Redis: %s in %s failed: %s", script, room, error)
+            raise unavailable() from None
+
+    def join(self, peer, welcome):
+        """As signaling.Rooms.join; the capacity limits count this process's people."""
+        if not self._subscribed.is_set():
+            raise unavailable()
+        member = self._member(peer)
+        with self._lock:
+            rooms_here = {p.room for p in self._local.values()}
+            if len(self._local) >= self.max_people or (
+                    peer.room not in rooms_here and len(rooms_here) >= self.max_rooms):
+                raise server_full()
+            self._local[member] = peer  # before Redis knows it, so deliveries find it
+        with peer.send_lock:  # until the welcome is out, nothing relayed overtakes it
+            try:
+                self._finish_pending_leaves()
+                peers = self._run("join", peer.room, member, self.process, peer.echo_token,
+                                  self.lease_ms)
+                if peers < 0:
+                    raise room_full()
+            except SignalingError:
+                with self._lock:
+                    del self._local[member]
+                raise
+            peer.send_locked(json.dumps(welcome(peers)))
+
+    def relay(self, peer, frame):
+        member = self._member(peer)
+        try:
+            in_room = self._run("relay", peer.room, member, frame) == 0
+        except SignalingError:
+            in_room = False
+        if not in_room:  # Redis was lost, or lost this membership: come back afresh
+            self._rejoin_quietly(member)
+            raise unavailable()
+
+    def leave(self, peer):
+        member = self._member(peer)
+        with self._lock:
+            self._local.pop(member, None)
+            quiet = member in self._quiet
+            self._quiet.discard(member)
+        try:
+            self._run("leave", peer.room, member, "quiet" if quiet else "")
+        except SignalingError:
+            # Retried until Redis takes it; were it left to lapse, the other person
+            # would hear "peer-left" after they had already rejoined.
+            with self._lock:
+                self._pending_leaves[member] = (peer.room, quiet)
+
+    def waiting_token(self, room):
+        token = self._run("waiting", room)
+        return token.decode() if token else None
+
+    def _rejoin_quietly(self, member):
+        """Mark `member` to leave without a "peer-left": it will be back at once, and the
+        other person's page keeps the call when it sees it rejoin."""
+        with self._lock:
+            if member in self._local:
+                self._quiet.add(member)
+
+    def _send_away(self, members):
+        """Close these sockets with "unavailable"; their pages reconnect and rejoin."""
+        for member in members:
+            self._rejoin_quietly(member)
+            peer = self._local.get(member)
+            if peer is not None:
+                peer.refuse(unavailable())
+
+    def _finish_pending_leaves(self):
+        with self._lock:
+            pending = list(self._pending_leaves.items())
+        for member, (room, quiet) in pending:
+            self._run("leave", room, member, "quiet" if quiet else "")
+            with self._lock:
+                del self._pending_leaves[member]
+
+    def _deliver(self):
+        """Pass what is published for this process's people to their sockets."""
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                pubsub.subscribe(self.channel)
+                while True:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        self._subscribed.set()
+                        log.info("Redis: listening on %s", self.channel)
+                    elif message["type"] == "message":
+                        member, frame = message["data"].decode().split("\n", 1)
+                        peer = self._local.get(member)
+                        if peer is not None:
+                            peer.send(frame)
+            except redis.RedisError as error:
+                log.warning("Redis: lost the subscription: %s", error)
+            finally:
+                self._subscribed.clear()
+                pubsub.close()
+            # Messages published meanwhile are gone: everyone here starts afresh.
+            self._send_away(list(self._local))
+            time.sleep(1)
+
+    def _renew_leases(self):
+        """Every third of a lease, renew this process's members, and send away those
+        Redis no longer has (it restarted, or their lease lapsed while it was out of reach)."""
+        while True:
+            time.sleep(self.lease_ms / 3000)
+            with self._lock:
+                rooms = {}
+                for member, peer in self._local.items():
+                    rooms.setdefault(peer.room, []).append(member)
+            try:
+                self._finish_pending_leaves()
+                pipe = self.redis.pipeline(transaction=False)
+                for room, members in rooms.items():
+                    self.scripts["renew"](keys=[f"signaling:room:{room}"],
+                                          args=[self.lease_ms, *members], client=pipe)
+                missing = [member.decode() for result in pipe.execute() for member in result]
+            except (redis.RedisError, SignalingError) as error:
+                log.warning("Redis: could not renew leases: %s", error)
+                continue
+            self._send_away(missing)

@@ -1,0 +1,124 @@
+"""Rooms shared through a real Redis by two app processes (redis_rooms.py): two people on
+different processes call each other, and a crashed process or a lost Redis costs no call."""
+
+import time
+import urllib.request
+
+from playwright.sync_api import expect
+
+from conftest import REDIS_LEASE_SECONDS
+from harness import SignalingClient as Client, join_at_once, start_call
+
+OFFER = {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 1200}  # ~6 KB, an SDP's size
+
+
+def test_a_call_across_two_processes(scaled_out, person, room):
+    one, two = scaled_out
+    ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
+    for someone in (ana, ben):
+        someone.wait_for_sound()
+    ben.hang_up()
+    ana.expect_state("waiting")  # peer-left crossed from process two to process one
+    cara = person("cara", two.url).join(room)
+    for someone in (ana, cara):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+
+
+def test_three_simultaneous_joins_on_two_processes_admit_exactly_two(scaled_out, room):
+    one, two = scaled_out
+    rounds = 50
+    for round_ in range(rounds):
+        urls = [server.ws_url(f"{room}-{round_}") for server in (one, two, round_ % 2 and one or two)]
+        clients, answers = join_at_once(urls)
+        assert sorted(answers) == ["error", "welcome", "welcome"], f"round {round_}: {answers}"
+        for client in clients:
+            client.close()
+    print(f"{rounds} rounds of three joins on two processes: two admitted each time")
+
+
+def test_messages_cross_processes_whole_and_in_order(scaled_out, room):
+    one, two = scaled_out
+    first = Client(one.ws_url(room))
+    first.expect("welcome")
+    second = Client(two.ws_url(room))
+    assert second.expect("welcome")["peers"] == 1
+    first.expect("peer-joined")
+    count = 150  # under MESSAGE_BURST: a flood would be cut off
+    for i in range(count):
+        first.send({**OFFER, "i": i})
+    received = [second.receive() for _ in range(count)]
+    assert [message["i"] for message in received] == list(range(count))
+    assert all(message["sdp"] == OFFER["sdp"] for message in received)
+    second.send(OFFER)
+    assert first.receive() == OFFER  # and first got no echo of its own
+    print(f"{count} offers of {len(OFFER['sdp'])} bytes crossed processes, in order, none lost")
+    for client in (first, second):
+        client.close()
+
+
+def test_a_killed_process_is_reported_and_its_slot_freed(scaled_out, room):
+    one, two = scaled_out
+    stayer = Client(one.ws_url(room))
+    stayer.expect("welcome")
+    doomed = Client(two.ws_url(room))
+    doomed.expect("welcome")
+    stayer.expect("peer-joined")
+    two.kill()  # no close frame, no leave: only its lease in Redis tells
+    killed_at = time.monotonic()
+    assert stayer.receive() == {"type": "peer-left"}
+    noticed_after = time.monotonic() - killed_at
+    stated = REDIS_LEASE_SECONDS * 4 / 3
+    print(f"peer-left {noticed_after:.2f} s after its process was killed (stated: {stated:.2f} s)")
+    assert noticed_after <= stated + 0.5
+    newcomer = Client(one.ws_url(room))
+    assert newcomer.expect("welcome")["peers"] == 1
+    stayer.expect("peer-joined")
+    for client in (stayer, newcomer):
+        client.close()
+
+
+def test_the_echo_peer_answers_someone_waiting_on_another_process(scaled_out, room):
+    one, two = scaled_out
+    waiting = Client(two.ws_url(room))
+    token = waiting.expect("welcome")["echoToken"]
+    request = urllib.request.Request(f"{one.url}/room/{room}/echo", method="POST",
+                                     data=f'{{"token": "{token}"}}'.encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 202
+    waiting.expect("peer-joined")  # process one's echo peer, in process two's room
+    assert waiting.expect("offer")["sdp"].startswith("v=0")
+    waiting.close()
+
+
+def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_server, person, room):
+    one, two = scaled_out
+    ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
+    redis_server.stop()
+    newcomer = Client(one.ws_url(room + "-new"))
+    newcomer.expect_error("unavailable")
+    assert newcomer.expect_closed() == 1013  # try again later
+    for someone in (ana, ben):
+        someone.expect_state("reconnecting")
+        expect(someone.status).to_contain_text("Your call goes on")
+        someone.wait_for_remote_frames(30)  # media never went through the server
+    for server in (one, two):
+        with urllib.request.urlopen(server.url) as response:  # neither process crashed
+            assert response.status == 200
+    redis_server.start()  # empty: every room was lost with it
+    back_at = time.monotonic()
+    for someone in (ana, ben):
+        someone.expect_state("connected")  # rejoined, the same call
+    rejoined_after = time.monotonic() - back_at
+    print(f"both pages rejoined {rejoined_after:.2f} s after Redis returned")
+    assert rejoined_after < 5
+    for someone in (ana, ben):
+        someone.wait_for_remote_frames(30)
+        assert someone.page.evaluate("harness.peerConnections.length") == 1, "call torn down"
+    first, second = Client(one.ws_url(room + "-after")), Client(two.ws_url(room + "-after"))
+    first.expect("welcome")
+    assert second.expect("welcome")["peers"] == 1
+    first.expect("peer-joined")
+    for client in (newcomer, first, second):
+        client.close()
