@@ -1,11 +1,12 @@
 # make run: serve the app.  make run-lan: serve it to the LAN over https.
-# make serve: serve it for real (gunicorn).  make test: run every test in real browsers.
+# make serve: serve it for real (gunicorn; WORKERS=n with FLASK_REDIS_URL).  make test: run every test in real browsers.
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Sockets one server holds at once (two per call).
+# Sockets one worker holds at once (two per call), and how many workers (make serve).
 CONNECTIONS ?= 2500
+WORKERS ?= 1
 BIN = $(VENV)/bin
 
 .PHONY: run run-lan serve test browser packages screenshots clean
@@ -25,10 +26,13 @@ run-lan: $(VENV)/.installed-run .lan/cert.crt
 	$(BIN)/python -c "from werkzeug.serving import make_ssl_devcert; make_ssl_devcert('.lan/cert', host='*')"
 
 # gunicorn's gevent worker: a greenlet per socket relays at 2-3 times the rate of threads
-# (README, Performance). One worker, because the rooms live in its memory. Behind a TLS proxy,
-# set FLASK_ECHO_SERVER_URL=ws://127.0.0.1:$(PORT) so echo peers skip the proxy.
+# (README, Performance). One worker keeps the rooms in its memory; more need them in Redis:
+# make serve WORKERS=4 FLASK_REDIS_URL=redis://127.0.0.1:6379/0. Behind a TLS proxy
+# (deploy/nginx.conf), set FLASK_ECHO_SERVER_URL=ws://127.0.0.1:$(PORT) so echo peers skip it.
 serve: $(VENV)/.installed-run
-	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers 1 \
+	@[ "$(WORKERS)" = 1 ] || [ -n "$$FLASK_REDIS_URL" ] || \
+	  (echo "WORKERS=$(WORKERS) needs FLASK_REDIS_URL: each worker would have rooms of its own"; exit 1)
+	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers $(WORKERS) \
 	  --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(VENV)/.installed-test browser packages
@@ -41,10 +45,11 @@ browser: $(VENV)/.installed-test
 	$(BIN)/python tests/chromium.py --install
 
 # As root, install the Debian packages some tests need: iptables (the ICE restart test cuts
-# a call's paths with it) and coturn (the TURN tests). Without them those tests are skipped
-# and say why.
+# a call's paths with it), coturn (the TURN tests), redis-server and nginx (the scale-out and
+# deployment tests). Without them those tests are skipped and say why.
 packages:
-	@missing="$$(command -v ip6tables >/dev/null || echo iptables) $$(command -v turnserver >/dev/null || echo coturn)"; \
+	@missing="$$(command -v ip6tables >/dev/null || echo iptables) $$(command -v turnserver >/dev/null || echo coturn) \
+	  $$(command -v redis-server >/dev/null || echo redis-server) $$(command -v nginx >/dev/null || echo nginx)"; \
 	  [ -z "$$(echo $$missing)" ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) >/dev/null || true
 
