@@ -228,8 +228,8 @@ class RedisRooms:
             pending = list(self._pending_leaves.items())
         for member, (room, quiet) in pending:
             self._run("leave", room, member, "quiet" if quiet else "")
-            with self._lock:
-                del self._pending_leaves[member]
+            with self._lock:  # the other thread may have finished it first
+                self._pending_leaves.pop(member, None)
 
     def _deliver(self):
         """Pass what is published for this process's people to their sockets."""
@@ -255,7 +255,9 @@ class RedisRooms:
                 self._subscribed.clear()
                 pubsub.close()
             # Messages published meanwhile are gone: everyone here starts afresh.
-            self._send_away(list(self._local))
+            with self._lock:
+                everyone = list(self._local)
+            self._send_away(everyone)
             time.sleep(1)
 
     def _renew_leases(self):

@@ -2,8 +2,9 @@
 
 N rooms of two clients bounce SDP-sized (6 KB) offers through the server; each message
 carries its send time, so the receiver knows the relay latency. The same clients run
-against the app under `flask run`, under gunicorn (threads, and gevent), and against a bare asyncio
-relay (bench/bare_relay.py), all on this machine in the same run. Nothing may be lost:
+against the app under `flask run`, under gunicorn (threads, and gevent), with the rooms in
+Redis (one process, and two with each room's people on different ones), and against a bare
+asyncio relay (bench/bare_relay.py), all on this machine in the same run. Nothing may be lost:
 sent and received are counted.
 
     .venv/bin/pip install -r bench/requirements.txt
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -38,25 +40,34 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def gunicorn_gevent(port):
+    return [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections", "2500",
+            "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"]
+
+
+# Each: (command for a port, how many processes, whether they share the rooms through Redis).
+# With two processes, each room's first person is on one and the second on the other.
 SERVERS = {
     "flask run (Werkzeug, a thread per socket)":
-        lambda port: [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
+        (lambda port: [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
+         1, False),
     "gunicorn gthread (1 worker, 2,500 threads)":
-        lambda port: [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2500",
-                      "--worker-connections", "2500", "-w", "1", "-b", f"127.0.0.1:{port}",
-                      "--log-level", "warning", "app:create_app()"],
-    "gunicorn gevent (1 worker, greenlets)":
-        lambda port: [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections",
-                      "2500", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                      "app:create_app()"],
+        (lambda port: [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2500",
+                       "--worker-connections", "2500", "-w", "1", "-b", f"127.0.0.1:{port}",
+                       "--log-level", "warning", "app:create_app()"], 1, False),
+    "gunicorn gevent, Redis, rooms across 2 processes": (gunicorn_gevent, 2, True),
+    "gunicorn gevent, Redis, 1 process": (gunicorn_gevent, 1, True),
+    "gunicorn gevent (1 worker, greenlets)": (gunicorn_gevent, 1, False),
     "bare asyncio relay (reference)":
-        lambda port: [sys.executable, str(Path(__file__).with_name("bare_relay.py")), str(port)],
+        (lambda port: [sys.executable, str(Path(__file__).with_name("bare_relay.py")), str(port)],
+         1, False),
 }
 
 
-def start(command_for):
+def start(command_for, env=None):
     port = free_port()
-    process = subprocess.Popen(command_for(port), cwd=ROOT, env={**os.environ, **APP_ENV},
+    process = subprocess.Popen(command_for(port), cwd=ROOT,
+                               env={**os.environ, **APP_ENV, **(env or {})},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -69,11 +80,12 @@ def start(command_for):
     raise RuntimeError(f"server did not start: {command_for(port)}")
 
 
-async def open_pair(port, room):
-    url = f"ws://127.0.0.1:{port}/ws/{room}"
-    first = await websockets.connect(url, max_size=None, compression=None, open_timeout=60)
+async def open_pair(ports, room):
+    first = await websockets.connect(f"ws://127.0.0.1:{ports[0]}/ws/{room}", max_size=None,
+                                     compression=None, open_timeout=60)
     await first.recv()  # welcome
-    second = await websockets.connect(url, max_size=None, compression=None, open_timeout=60)
+    second = await websockets.connect(f"ws://127.0.0.1:{ports[-1]}/ws/{room}", max_size=None,
+                                      compression=None, open_timeout=60)
     await second.recv()  # welcome
     await first.recv()  # peer-joined
     return first, second
@@ -90,9 +102,9 @@ async def bounce(pair, bounces, latencies, counts):
         sender, receiver = receiver, sender
 
 
-async def measure(port, rooms, bounces):
+async def measure(ports, rooms, bounces):
     """Open every room first, then time only the bouncing, all rooms at once."""
-    opened = await asyncio.gather(*(open_pair(port, f"bench-{rooms}-{n}") for n in range(rooms)),
+    opened = await asyncio.gather(*(open_pair(ports, f"bench-{rooms}-{n}") for n in range(rooms)),
                                   return_exceptions=True)
     pairs = [pair for pair in opened if not isinstance(pair, Exception)]
     latencies, counts = [], {"sent": 0, "received": 0}
@@ -116,11 +128,22 @@ def main():
              "errors", "p50 vs bare"]]
     bare_p50 = {}
     distributions = {}
-    for name, command_for in reversed(SERVERS.items()):  # the reference first
-        process, port = start(command_for)
+    redis_server = shutil.which("redis-server")
+    for name, (command_for, processes, shares_rooms) in reversed(SERVERS.items()):  # reference first
+        if shares_rooms and not redis_server:
+            print(f"skipped {name}: redis-server is not installed")
+            continue
+        started, env = [], {}
+        if shares_rooms:
+            started.append(start(lambda port: [redis_server, "--port", str(port), "--save", "",
+                                               "--appendonly", "no"]))
+            env = {"FLASK_REDIS_URL": f"redis://127.0.0.1:{started[0][1]}/0"}
+        app = [start(command_for, env) for _ in range(processes)]
+        started += app
         try:
             for rooms in args.rooms:
-                latencies, counts, elapsed = asyncio.run(measure(port, rooms, args.bounces))
+                latencies, counts, elapsed = asyncio.run(
+                    measure([port for _, port in app], rooms, args.bounces))
                 p50 = statistics.median(latencies) if latencies else float("nan")
                 p99 = sorted(latencies)[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
                 bare_p50.setdefault(rooms, p50)
@@ -130,8 +153,9 @@ def main():
                              counts["received"], counts["errors"], f"{p50 / bare_p50[rooms]:.2f}x"])
                 print(" | ".join(map(str, rows[-1])), flush=True)
         finally:
-            process.kill()
-            process.wait()
+            for process, _ in started:
+                process.kill()
+                process.wait()
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     print("\nSignaling relay, 6 KB messages, " + f"{args.bounces} per room")
     for row in rows:

@@ -21,6 +21,8 @@ def test_the_relay_benchmark_loses_nothing_on_any_server():
                       table, re.M)
     assert [row[0] for row in rows] == ["bare asyncio relay (reference)",
                                         "gunicorn gevent (1 worker, greenlets)",
+                                        "gunicorn gevent, Redis, 1 process",
+                                        "gunicorn gevent, Redis, rooms across 2 processes",
                                         "gunicorn gthread (1 worker, 2,500 threads)",
                                         "flask run (Werkzeug, a thread per socket)"]
     for name, sent, received, errors, _ in rows:

@@ -12,6 +12,14 @@ from harness import SignalingClient as Client, join_at_once, start_call
 OFFER = {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 1200}  # ~6 KB, an SDP's size
 
 
+def test_without_redis_two_processes_keep_apart_rooms_of_the_same_name(server_process, room):
+    one, two = server_process(), server_process()  # each with its rooms in its own memory
+    first, second = Client(one.ws_url(room)), Client(two.ws_url(room))
+    assert first.expect("welcome")["peers"] == second.expect("welcome")["peers"] == 0
+    for client in (first, second):  # both wait for each other, for ever
+        client.close()
+
+
 def test_a_call_across_two_processes(scaled_out, person, room):
     one, two = scaled_out
     ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
