@@ -30,6 +30,8 @@ from redis.retry import Retry
 from signaling import SignalingError, room_full, server_full
 
 log = logging.getLogger("signaling.redis")
+# Connections to Redis per process, shared by all its sockets (Redis runs one command at a time).
+REDIS_CONNECTIONS = 50
 
 # The Lua scripts share this prelude. A member is a hash field of its room; its value is
 # "<process> <lease end, ms> <echo token>".
@@ -123,9 +125,12 @@ def unavailable():
 class RedisRooms:
     def __init__(self, url, max_rooms, max_people, lease_seconds):
         # No silent retries: a lost connection must be seen, since pub/sub messages sent
-        # while it was down are gone (everyone here then rejoins).
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
-                                          retry=Retry(NoBackoff(), 0))
+        # while it was down are gone (everyone here then rejoins). Sockets beyond the
+        # pool's connections wait their turn for one instead of failing.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_CONNECTIONS, timeout=2, socket_timeout=2,
+            socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+        self.redis = redis.Redis(connection_pool=pool)
         self.scripts = {name: self.redis.register_script(body) for name, body in
                         [("join", JOIN), ("relay", RELAY), ("leave", LEAVE),
                          ("renew", RENEW), ("waiting", WAITING)]}
@@ -136,6 +141,7 @@ class RedisRooms:
         self.channel = f"signaling:process:{self.process}"
         self._lock = threading.Lock()
         self._local = {}  # member -> Peer, the people connected to this process
+        self._admitted = set()  # those of them Redis has admitted: their leases to renew
         self._quiet = set()  # members to leave without telling the other (see relay)
         self._pending_leaves = {}  # member -> (room, quiet): leaves Redis has not taken yet
         self._subscribed = threading.Event()
@@ -178,6 +184,8 @@ class RedisRooms:
                 with self._lock:
                     del self._local[member]
                 raise
+            with self._lock:
+                self._admitted.add(member)
             peer.send_locked(json.dumps(welcome(peers)))
 
     def relay(self, peer, frame):
@@ -194,6 +202,7 @@ class RedisRooms:
         member = self._member(peer)
         with self._lock:
             self._local.pop(member, None)
+            self._admitted.discard(member)
             quiet = member in self._quiet
             self._quiet.discard(member)
         try:
@@ -267,8 +276,8 @@ class RedisRooms:
             time.sleep(self.lease_ms / 3000)
             with self._lock:
                 rooms = {}
-                for member, peer in self._local.items():
-                    rooms.setdefault(peer.room, []).append(member)
+                for member in self._admitted:
+                    rooms.setdefault(self._local[member].room, []).append(member)
             try:
                 self._finish_pending_leaves()
                 pipe = self.redis.pipeline(transaction=False)

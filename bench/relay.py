@@ -29,6 +29,7 @@ from plot import save_boxplot
 
 ROOT = Path(__file__).resolve().parent.parent
 PADDING = "a=x-padding\r\n" * 470  # about 6 KB, the size of a real offer
+RECEIVE_TIMEOUT = 60
 # Limits high enough that the benchmark measures the relay, not the flood control.
 APP_ENV = {"FLASK_MESSAGE_RATE": "1000000", "FLASK_MESSAGE_BURST": "1000000",
            "FLASK_MAX_ROOMS": "100000", "FLASK_MAX_PEOPLE": "100000"}
@@ -80,14 +81,25 @@ def start(command_for, env=None):
     raise RuntimeError(f"server did not start: {command_for(port)}")
 
 
+async def receive(socket):
+    """The next message; a server that stops answering is an error, not a hung benchmark."""
+    return json.loads(await asyncio.wait_for(socket.recv(), RECEIVE_TIMEOUT))
+
+
+async def expect(socket, message_type):
+    message = await receive(socket)
+    if message["type"] != message_type:
+        raise RuntimeError(f"expected {message_type}, got {message}")
+
+
 async def open_pair(ports, room):
     first = await websockets.connect(f"ws://127.0.0.1:{ports[0]}/ws/{room}", max_size=None,
                                      compression=None, open_timeout=60)
-    await first.recv()  # welcome
+    await expect(first, "welcome")
     second = await websockets.connect(f"ws://127.0.0.1:{ports[-1]}/ws/{room}", max_size=None,
                                       compression=None, open_timeout=60)
-    await second.recv()  # welcome
-    await first.recv()  # peer-joined
+    await expect(second, "welcome")
+    await expect(first, "peer-joined")
     return first, second
 
 
@@ -96,7 +108,7 @@ async def bounce(pair, bounces, latencies, counts):
     for _ in range(bounces):
         await sender.send(json.dumps({"type": "offer", "sdp": f"{time.perf_counter()}\n{PADDING}"}))
         counts["sent"] += 1
-        message = json.loads(await receiver.recv())
+        message = await receive(receiver)
         latencies.append((time.perf_counter() - float(message["sdp"].split("\n", 1)[0])) * 1000)
         counts["received"] += 1
         sender, receiver = receiver, sender
