@@ -134,6 +134,8 @@ def main():
     parser.add_argument("--rooms", type=int, nargs="+", default=[10, 100, 250, 1000])
     parser.add_argument("--bounces", type=int, default=20, help="messages per room (default 20)")
     parser.add_argument("--plot", help="write a PNG of the latency distributions here")
+    parser.add_argument("--only", default="", help="only the servers whose name has this text "
+                        "(the reference always runs), e.g. --only Redis")
     args = parser.parse_args()
 
     rows = [["server", "rooms", "sockets", "p50 ms", "p99 ms", "messages/s", "sent", "received",
@@ -142,6 +144,8 @@ def main():
     distributions = {}
     redis_server = shutil.which("redis-server")
     for name, (command_for, processes, shares_rooms) in reversed(SERVERS.items()):  # reference first
+        if args.only not in name and "reference" not in name:
+            continue
         if shares_rooms and not redis_server:
             print(f"skipped {name}: redis-server is not installed")
             continue

@@ -2,8 +2,11 @@
 (a test must not time things on a noisy machine), only that they come out whole."""
 
 import re
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from conftest import ROOT
 
@@ -41,3 +44,16 @@ def test_the_python_peer_benchmark_prints_both_join_orders_and_the_reference():
     for row in ("browser waits, Python peer joins", "Python peer waits, browser joins",
                 "browser to browser (reference)"):
         assert re.search(rf"{re.escape(row)}\s+\d+\s+\d+\s+\d+\.\d\dx", report), row
+
+
+def test_the_redis_rooms_relay_many_rooms_at_once_and_lose_nothing():
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (`make test` installs it as root)")
+    # 300 sockets joining and relaying at once: more than a process's connections to Redis,
+    # so they must wait for one, not fail (they did: "Too many connections").
+    table = run("bench/relay.py", "--rooms", "150", "--bounces", "2", "--only", "Redis")
+    rows = re.findall(r"^\s*(gunicorn gevent, Redis.+?)\s+150\s+300\s+[\d.]+\s+[\d.]+\s+\d+"
+                      r"\s+(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+x$", table.split("Signaling relay")[1], re.M)
+    assert len(rows) == 2, table
+    for name, sent, received, errors in rows:
+        assert (sent, received, errors) == ("300", "300", "0"), name

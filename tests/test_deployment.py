@@ -2,18 +2,18 @@
 several workers sharing the rooms through Redis behind nginx's TLS proxy (deploy/nginx.conf).
 A call and an echo peer go through them as through `flask run`."""
 
+import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_ssl_devcert
 
-from conftest import free_port, wait_for_port
+from conftest import ROOT, free_port, wait_for_port
 from harness import start_call
 
-NGINX_SITE = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
 
 
 def gunicorn_gevent(workers=1):
@@ -42,6 +42,14 @@ def test_the_echo_peer_under_gunicorns_gevent_worker(gunicorn_server, person, ro
     ana.expect_state("connected")
     ana.wait_for_remote_frames(30)
     ana.wait_for_sound()
+
+
+def test_make_serve_refuses_several_workers_without_redis():
+    environment = {name: value for name, value in os.environ.items() if name != "FLASK_REDIS_URL"}
+    result = subprocess.run(["make", "serve", "WORKERS=2", "PORT=1"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "WORKERS=2 needs FLASK_REDIS_URL" in result.stdout  # each would have rooms of its own
 
 
 class Nginx:
