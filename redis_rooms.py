@@ -19,6 +19,7 @@ rejoin without dropping their call (the media never went through here).
 
 import json
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -32,6 +33,8 @@ from signaling import SignalingError, room_full, server_full
 log = logging.getLogger("signaling.redis")
 # Connections to Redis per process, shared by all its sockets (Redis runs one command at a time).
 REDIS_CONNECTIONS = 50
+# Messages waiting for one person; a person this far behind has stopped reading, and is cut off.
+OUTBOX_LIMIT = 200
 
 # The Lua scripts share this prelude. A member is a hash field of its room; its value is
 # "<process> <lease end, ms> <echo token>".
@@ -122,15 +125,54 @@ def unavailable():
                           "Your page will try again in a moment.")
 
 
+class Person:
+    """Someone connected to this process, and where they stand with Redis. What Redis
+    delivers for them waits in their outbox, which a thread of their own writes to their
+    socket: a person whose network stalls holds up their own messages, nobody else's."""
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.admitted = False  # by the join script: their lease is renewed from then on
+        self.quiet = False  # leaves without a "peer-left": they are coming straight back
+        self.outbox = queue.Queue()
+        threading.Thread(target=self._send_all, daemon=True).start()
+
+    def deliver(self, frame):
+        if self.outbox.qsize() >= OUTBOX_LIMIT:
+            self.peer.log.info("cut off: %d messages wait for it", OUTBOX_LIMIT)
+            self.peer.cut_off()  # its own thread sees the end, and leaves the room
+            return
+        self.outbox.put(frame)
+
+    def send_away(self):
+        """Close their socket with "unavailable" (after what is already in their outbox);
+        their page reconnects and rejoins, and the other person's page keeps the call."""
+        self.quiet = True
+        self.outbox.put(unavailable())
+
+    def gone(self):
+        self.outbox.put(None)
+
+    def _send_all(self):
+        while (item := self.outbox.get()) is not None:
+            if isinstance(item, SignalingError):
+                self.peer.refuse(item)
+            else:
+                self.peer.send(item)
+
+
 class RedisRooms:
     def __init__(self, url, max_rooms, max_people, lease_seconds):
         # No silent retries: a lost connection must be seen, since pub/sub messages sent
         # while it was down are gone (everyone here then rejoins). Sockets beyond the
-        # pool's connections wait their turn for one instead of failing.
-        pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=REDIS_CONNECTIONS, timeout=2, socket_timeout=2,
-            socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
-        self.redis = redis.Redis(connection_pool=pool)
+        # pool's connections wait their turn for one instead of failing. Each idle
+        # connection is pinged, so that a subscription dropped on the way is noticed.
+        options = dict(socket_timeout=2, socket_connect_timeout=2, socket_keepalive=True,
+                       health_check_interval=lease_seconds, retry=Retry(NoBackoff(), 0))
+        self.redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_CONNECTIONS, timeout=2, **options))
+        # Leases are renewed on a connection of their own, never queued behind the sockets.
+        self.renewer = redis.Redis.from_url(url, single_connection_client=True, **options)
         self.scripts = {name: self.redis.register_script(body) for name, body in
                         [("join", JOIN), ("relay", RELAY), ("leave", LEAVE),
                          ("renew", RENEW), ("waiting", WAITING)]}
@@ -140,11 +182,10 @@ class RedisRooms:
         self.process = secrets.token_hex(6)
         self.channel = f"signaling:process:{self.process}"
         self._lock = threading.Lock()
-        self._local = {}  # member -> Peer, the people connected to this process
-        self._admitted = set()  # those of them Redis has admitted: their leases to renew
-        self._quiet = set()  # members to leave without telling the other (see relay)
+        self._local = {}  # member -> Person, everyone connected to this process
         self._pending_leaves = {}  # member -> (room, quiet): leaves Redis has not taken yet
         self._subscribed = threading.Event()
+        self._subscriptions = 0  # how many times we subscribed: a join spanning two lost messages
         threading.Thread(target=self._deliver, daemon=True).start()
         threading.Thread(target=self._renew_leases, daemon=True).start()
         # Admit no one before the subscription exists; if Redis is down, start anyway
@@ -155,37 +196,46 @@ class RedisRooms:
     def _member(self, peer):
         return f"{peer.name}@{self.process}"
 
-    def _run(self, script, room, *args):
+    def _run(self, script, room, *args, client=None):
         try:
-            return self.scripts[script](keys=[f"signaling:room:{room}"], args=args)
+            return self.scripts[script](keys=[f"signaling:room:{room}"], args=args, client=client)
         except redis.RedisError as error:
             log.warning("Redis: %s in %s failed: %s", script, room, error)
             raise unavailable() from None
 
     def join(self, peer, welcome):
         """As signaling.Rooms.join; the capacity limits count this process's people."""
+        subscription = self._subscriptions
         if not self._subscribed.is_set():
             raise unavailable()
         member = self._member(peer)
         with self._lock:
-            rooms_here = {p.room for p in self._local.values()}
+            rooms_here = {person.peer.room for person in self._local.values()}
             if len(self._local) >= self.max_people or (
                     peer.room not in rooms_here and len(rooms_here) >= self.max_rooms):
                 raise server_full()
-            self._local[member] = peer  # before Redis knows it, so deliveries find it
+            person = self._local[member] = Person(peer)  # before Redis knows it, for deliveries
         with peer.send_lock:  # until the welcome is out, nothing relayed overtakes it
             try:
                 self._finish_pending_leaves()
-                peers = self._run("join", peer.room, member, self.process, peer.echo_token,
-                                  self.lease_ms)
+                try:
+                    peers = self._run("join", peer.room, member, self.process, peer.echo_token,
+                                      self.lease_ms)
+                except SignalingError:
+                    # It may have run before the connection failed: take it back, quietly.
+                    self._leave_later(member, peer.room, quiet=True)
+                    raise
                 if peers < 0:
                     raise room_full()
+                if subscription != self._subscriptions or not self._subscribed.is_set():
+                    # The subscription was lost meanwhile, and messages for us with it.
+                    self._leave_later(member, peer.room, quiet=True)
+                    raise unavailable()
             except SignalingError:
                 with self._lock:
-                    del self._local[member]
+                    self._local.pop(member).gone()
                 raise
-            with self._lock:
-                self._admitted.add(member)
+            person.admitted = True
             peer.send_locked(json.dumps(welcome(peers)))
 
     def relay(self, peer, frame):
@@ -195,53 +245,39 @@ class RedisRooms:
         except SignalingError:
             in_room = False
         if not in_room:  # Redis was lost, or lost this membership: come back afresh
-            self._rejoin_quietly(member)
+            self._local[member].quiet = True
             raise unavailable()
 
     def leave(self, peer):
         member = self._member(peer)
         with self._lock:
-            self._local.pop(member, None)
-            self._admitted.discard(member)
-            quiet = member in self._quiet
-            self._quiet.discard(member)
+            person = self._local.pop(member)
+        person.gone()
         try:
-            self._run("leave", peer.room, member, "quiet" if quiet else "")
+            self._run("leave", peer.room, member, "quiet" if person.quiet else "")
         except SignalingError:
-            # Retried until Redis takes it; were it left to lapse, the other person
-            # would hear "peer-left" after they had already rejoined.
-            with self._lock:
-                self._pending_leaves[member] = (peer.room, quiet)
+            self._leave_later(member, peer.room, person.quiet)
 
     def waiting_token(self, room):
         token = self._run("waiting", room)
         return token.decode() if token else None
 
-    def _rejoin_quietly(self, member):
-        """Mark `member` to leave without a "peer-left": it will be back at once, and the
-        other person's page keeps the call when it sees it rejoin."""
+    def _leave_later(self, member, room, quiet):
+        """Retry a leave until Redis takes it; were the membership left to lapse, the other
+        person would hear "peer-left" after this one had already rejoined."""
         with self._lock:
-            if member in self._local:
-                self._quiet.add(member)
+            self._pending_leaves[member] = (room, quiet)
 
-    def _send_away(self, members):
-        """Close these sockets with "unavailable"; their pages reconnect and rejoin."""
-        for member in members:
-            self._rejoin_quietly(member)
-            peer = self._local.get(member)
-            if peer is not None:
-                peer.refuse(unavailable())
-
-    def _finish_pending_leaves(self):
+    def _finish_pending_leaves(self, client=None):
         with self._lock:
             pending = list(self._pending_leaves.items())
         for member, (room, quiet) in pending:
-            self._run("leave", room, member, "quiet" if quiet else "")
+            self._run("leave", room, member, "quiet" if quiet else "", client=client)
             with self._lock:  # the other thread may have finished it first
                 self._pending_leaves.pop(member, None)
 
     def _deliver(self):
-        """Pass what is published for this process's people to their sockets."""
+        """Pass what is published for this process's people to their outboxes."""
         while True:
             pubsub = self.redis.pubsub()
             try:
@@ -251,41 +287,57 @@ class RedisRooms:
                     if message is None:
                         continue
                     if message["type"] == "subscribe":
+                        # Leaves left over from an outage go first: the people they
+                        # belong to are about to rejoin the same rooms.
+                        self._finish_pending_leaves()
+                        self._subscriptions += 1
                         self._subscribed.set()
                         log.info("Redis: listening on %s", self.channel)
                     elif message["type"] == "message":
                         member, frame = message["data"].decode().split("\n", 1)
-                        peer = self._local.get(member)
-                        if peer is not None:
-                            peer.send(frame)
-            except redis.RedisError as error:
+                        person = self._local.get(member)
+                        if person is not None:
+                            person.deliver(frame)
+            except (redis.RedisError, SignalingError) as error:
                 log.warning("Redis: lost the subscription: %s", error)
+            except Exception:  # never let deliveries stop for good
+                log.exception("Redis: deliveries failed")
             finally:
                 self._subscribed.clear()
                 pubsub.close()
             # Messages published meanwhile are gone: everyone here starts afresh.
             with self._lock:
-                everyone = list(self._local)
-            self._send_away(everyone)
+                everyone = list(self._local.values())
+            for person in everyone:
+                person.send_away()
             time.sleep(1)
 
     def _renew_leases(self):
         """Every third of a lease, renew this process's members, and send away those
         Redis no longer has (it restarted, or their lease lapsed while it was out of reach)."""
+        interval = self.lease_ms / 3000
         while True:
-            time.sleep(self.lease_ms / 3000)
-            with self._lock:
-                rooms = {}
-                for member in self._admitted:
-                    rooms.setdefault(self._local[member].room, []).append(member)
+            time.sleep(interval)
             try:
-                self._finish_pending_leaves()
-                pipe = self.redis.pipeline(transaction=False)
-                for room, members in rooms.items():
-                    self.scripts["renew"](keys=[f"signaling:room:{room}"],
-                                          args=[self.lease_ms, *members], client=pipe)
-                missing = [member.decode() for result in pipe.execute() for member in result]
+                self._renew()
             except (redis.RedisError, SignalingError) as error:
                 log.warning("Redis: could not renew leases: %s", error)
-                continue
-            self._send_away(missing)
+            except Exception:  # never let leases lapse for good
+                log.exception("Redis: renewing leases failed")
+
+    def _renew(self):
+        with self._lock:
+            rooms = {}
+            for member, person in self._local.items():
+                if person.admitted:
+                    rooms.setdefault(person.peer.room, []).append(member)
+        pipe = self.renewer.pipeline(transaction=False)
+        for room, members in rooms.items():
+            self.scripts["renew"](keys=[f"signaling:room:{room}"],
+                                  args=[self.lease_ms, *members], client=pipe)
+        missing = [member.decode() for result in pipe.execute() for member in result]
+        for member in missing:
+            person = self._local.get(member)
+            if person is not None:
+                person.send_away()
+        self._finish_pending_leaves(client=self.renewer)

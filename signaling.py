@@ -59,6 +59,7 @@ class Peer:
         self.connection = connection
         self.room = room
         self.send_lock = threading.Lock()
+        self.gone = False  # a send failed: the rest would fail too
         self.name = f"{room}#{next(connection_ids)}"
         self.log = PrefixedLog(log, {"prefix": f"[{self.name}]"})
         # Proves a request for the echo peer comes from this person (app.py).
@@ -70,11 +71,14 @@ class Peer:
 
     def send_locked(self, text):
         """Send while the caller already holds send_lock (to keep events in order)."""
+        if self.gone:
+            return
         try:
             self.connection.send(text)
         except (ConnectionClosed, LocalProtocolError, OSError):
             # Closing or gone (its TCP connection may die before its thread notices);
             # its own thread sees the close and leaves the room.
+            self.gone = True
             self.log.info("gone before a message reached it")
 
     def refuse(self, error):
@@ -96,6 +100,10 @@ class Peer:
         the finished WebSocket, which browsers report as "Invalid frame header"."""
         self.close()
         self.connection.thread.join(CLOSE_HANDSHAKE_SECONDS)
+        self.cut_off()
+
+    def cut_off(self):
+        """End the TCP connection at once, without writing to it (it may be stuck)."""
         try:
             self.connection.sock.shutdown(socket.SHUT_RDWR)
         except OSError:

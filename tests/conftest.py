@@ -212,17 +212,21 @@ def redis_server():
     server.stop()
 
 
-# Short leases, so that a crashed process's people are reported gone within 1.33 s.
-REDIS_LEASE_SECONDS = 1
+@pytest.fixture
+def scale_out(redis_server, server_process):
+    """scale_out(lease_seconds=3) starts two app processes sharing the rooms through
+    `redis_server`, as two hosts (or two gunicorn workers) would, and returns both."""
+
+    def start(lease_seconds=3):
+        env = {"FLASK_REDIS_URL": redis_server.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds)}
+        return server_process(env), server_process(env)
+
+    return start
 
 
 @pytest.fixture
-def scaled_out(redis_server, server_process):
-    """Two app processes sharing the rooms through `redis_server`, as two hosts (or two
-    gunicorn workers) would: returns both."""
-    env = {"FLASK_REDIS_URL": redis_server.url,
-           "FLASK_REDIS_LEASE_SECONDS": str(REDIS_LEASE_SECONDS)}
-    return server_process(env), server_process(env)
+def scaled_out(scale_out):
+    return scale_out()
 
 
 @pytest.fixture(scope="session")

@@ -218,7 +218,7 @@ class SignalingClient:
 
 def join_at_once(urls):
     """Open a signaling socket to each of `urls` at the same instant; return the clients
-    and the type of the first message each got ("welcome" or "error")."""
+    and what each was told first: "welcome", or the code of the error."""
     start = threading.Barrier(len(urls))
     clients = [None] * len(urls)
     answers = [None] * len(urls)
@@ -226,7 +226,8 @@ def join_at_once(urls):
     def join(i):
         start.wait()
         clients[i] = SignalingClient(urls[i])
-        answers[i] = clients[i].receive()["type"]
+        first = clients[i].receive()
+        answers[i] = first.get("code", first["type"])
 
     threads = [threading.Thread(target=join, args=(i,)) for i in range(len(urls))]
     for thread in threads:

@@ -146,7 +146,7 @@ def test_an_sdp_sized_message_is_fine(pair):
 @pytest.mark.parametrize("round_", range(50))
 def test_three_simultaneous_joins_admit_exactly_two(live_server, room, round_):
     clients, answers = join_at_once([live_server.ws_url(room)] * 3)
-    assert sorted(answers) == ["error", "welcome", "welcome"]
+    assert sorted(answers) == ["room-full", "welcome", "welcome"]
     for client in clients:
         client.close()
 

@@ -195,7 +195,9 @@ function handlePeerLeft() {
 
 function handleServerError({ code, message }) {
   log(`server error ${code}: ${message}`);
-  if (code === 'room-full') {
+  // With a call up, we are back from an outage and our old place is not free yet: the
+  // server closes the socket, and the signaling channel tries again.
+  if (code === 'room-full' && !isCallUp()) {
     leave('full', 'This room is full: two people are already in a call here. Choose another room.');
   }
 }
