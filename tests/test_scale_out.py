@@ -13,6 +13,17 @@ from harness import SignalingClient as Client, join_at_once, start_call
 OFFER = {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 1200}  # ~6 KB, an SDP's size
 
 
+def pair(first_server, second_server, room):
+    """The first person waits in `room` on one process, then the second joins on the other;
+    their welcomes and peer-joined are read."""
+    first = Client(first_server.ws_url(room))
+    first.expect("welcome")
+    second = Client(second_server.ws_url(room))
+    assert second.expect("welcome")["peers"] == 1
+    first.expect("peer-joined")
+    return first, second
+
+
 def test_without_redis_two_processes_keep_apart_rooms_of_the_same_name(server_process, room):
     one, two = server_process(), server_process()  # each with its rooms in its own memory
     first, second = Client(one.ws_url(room)), Client(two.ws_url(room))
@@ -49,11 +60,7 @@ def test_three_simultaneous_joins_on_two_processes_admit_exactly_two(scaled_out,
 
 def test_messages_cross_processes_whole_and_in_order(scaled_out, room):
     one, two = scaled_out
-    first = Client(one.ws_url(room))
-    first.expect("welcome")
-    second = Client(two.ws_url(room))
-    assert second.expect("welcome")["peers"] == 1
-    first.expect("peer-joined")
+    first, second = pair(one, two, room)
     count = 150  # under MESSAGE_BURST: a flood would be cut off
     for i in range(count):
         first.send({**OFFER, "i": i})
@@ -69,13 +76,8 @@ def test_messages_cross_processes_whole_and_in_order(scaled_out, room):
 
 def test_a_person_who_stops_reading_holds_up_nobody_else(scaled_out, room):
     one, two = scaled_out
-    sender, stalled = Client(one.ws_url(room)), Client(two.ws_url(room))  # stalled never reads
-    sender.expect("welcome")
-    sender.expect("peer-joined")
-    ana, ben = Client(one.ws_url(room + "-b")), Client(two.ws_url(room + "-b"))
-    ana.expect("welcome")
-    ben.expect("welcome")
-    ana.expect("peer-joined")
+    sender, stalled = pair(one, two, room)  # stalled reads nothing more
+    ana, ben = pair(one, two, room + "-b")
     big = {"type": "offer", "sdp": "a" * 60_000}
     sender.ws.settimeout(0.025)  # 25 ms per round keeps the sender under MESSAGE_RATE (50/s)
     for sent in range(1, 3001):  # until process two cuts off the one who stopped reading
@@ -97,12 +99,8 @@ def test_a_person_who_stops_reading_holds_up_nobody_else(scaled_out, room):
 def test_a_killed_process_is_reported_and_its_slot_freed(scale_out, room):
     lease = 1  # short, to wait less; the other tests keep the default, which suits a busy machine
     one, two = scale_out(lease_seconds=lease)
-    stayer = Client(one.ws_url(room))
-    stayer.expect("welcome")
-    doomed = Client(two.ws_url(room))
-    doomed.expect("welcome")
-    stayer.expect("peer-joined")
-    two.kill()  # no close frame, no leave: only its lease in Redis tells
+    stayer, doomed = pair(one, two, room)
+    two.kill()  # doomed's process: no close frame, no leave; only its lease in Redis tells
     killed_at = time.monotonic()
     assert stayer.receive() == {"type": "peer-left"}
     noticed_after = time.monotonic() - killed_at
@@ -112,7 +110,7 @@ def test_a_killed_process_is_reported_and_its_slot_freed(scale_out, room):
     newcomer = Client(one.ws_url(room))
     assert newcomer.expect("welcome")["peers"] == 1
     stayer.expect("peer-joined")
-    for client in (stayer, newcomer):
+    for client in (stayer, doomed, newcomer):
         client.close()
 
 
@@ -154,10 +152,7 @@ def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_
     for someone in (ana, ben):
         someone.wait_for_remote_frames(30)
         assert someone.page.evaluate("harness.peerConnections.length") == 1, "call torn down"
-    first, second = Client(one.ws_url(room + "-after")), Client(two.ws_url(room + "-after"))
-    first.expect("welcome")
-    assert second.expect("welcome")["peers"] == 1
-    first.expect("peer-joined")
+    first, second = pair(one, two, room + "-after")
     for client in (newcomer, first, second):
         client.close()
 
