@@ -84,6 +84,15 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def installed(command, package):
+    """Where `command` is; where it is missing, skip the test and say how to install it."""
+    path = shutil.which(command)
+    if not path:
+        pytest.skip(f"{command} is not installed: `make test` installs it as root with "
+                    f"apt-get; elsewhere run `apt-get install {package}`")
+    return path
+
+
 def wait_for_port(port, process, what):
     """Until `process` accepts TCP connections on `port` (it must not exit meanwhile)."""
     deadline = time.monotonic() + 20
@@ -170,11 +179,7 @@ class TurnServer:
 @pytest.fixture(scope="session")
 def turn_server():
     """A real coturn; skipped, with the reason, where `make test` could not install it."""
-    executable = shutil.which("turnserver")
-    if not executable:
-        pytest.skip("coturn (turnserver) is not installed: `make test` installs it as root "
-                    "with apt-get; elsewhere run `apt-get install coturn`")
-    server = TurnServer(executable)
+    server = TurnServer(installed("turnserver", "coturn"))
     yield server
     server.stop()
 
@@ -203,11 +208,7 @@ class RedisServer:
 @pytest.fixture
 def redis_server():
     """A real Redis; skipped, with the reason, where `make test` could not install it."""
-    executable = shutil.which("redis-server")
-    if not executable:
-        pytest.skip("redis-server is not installed: `make test` installs it as root with "
-                    "apt-get; elsewhere run `apt-get install redis-server`")
-    server = RedisServer(executable)
+    server = RedisServer(installed("redis-server", "redis-server"))
     yield server
     server.stop()
 

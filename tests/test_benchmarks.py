@@ -2,13 +2,10 @@
 (a test must not time things on a noisy machine), only that they come out whole."""
 
 import re
-import shutil
 import subprocess
 import sys
 
-import pytest
-
-from conftest import ROOT
+from conftest import ROOT, installed
 
 
 def run(*command):
@@ -47,8 +44,7 @@ def test_the_python_peer_benchmark_prints_both_join_orders_and_the_reference():
 
 
 def test_the_redis_rooms_relay_many_rooms_at_once_and_lose_nothing():
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed (`make test` installs it as root)")
+    installed("redis-server", "redis-server")  # the benchmark starts its own
     # 300 sockets joining and relaying at once: more than a process's connections to Redis,
     # so they must wait for one, not fail (they did: "Too many connections").
     table = run("bench/relay.py", "--rooms", "150", "--bounces", "2", "--only", "Redis")

@@ -3,14 +3,13 @@ several workers sharing the rooms through Redis behind nginx's TLS proxy (deploy
 A call and an echo peer go through them as through `flask run`."""
 
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 from werkzeug.serving import make_ssl_devcert
 
-from conftest import ROOT, free_port, wait_for_port
+from conftest import ROOT, free_port, installed, wait_for_port
 from harness import start_call
 
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
@@ -84,10 +83,7 @@ class Nginx:
 def nginx(tmp_path):
     """nginx_for(app_port) puts deploy/nginx.conf in front of an app; skipped, with the
     reason, where nginx is not installed."""
-    executable = shutil.which("nginx")
-    if not executable:
-        pytest.skip("nginx is not installed: `make test` installs it as root with apt-get; "
-                    "elsewhere run `apt-get install nginx`")
+    executable = installed("nginx", "nginx")
     proxies = []
 
     def nginx_for(app_port):
