@@ -2,7 +2,8 @@
 
 Reference, measured in the same run and the same browser: an in-page loopback (two
 RTCPeerConnections in one page, no server; bench/loopback.js) from getUserMedia to its
-first remote frames. Prints medians, p90, the ratio, and where the time goes.
+first remote frames. Prints medians, p90, the ratio, and where the time goes: every mark
+of both pages (bench/marks.js) on one clock.
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/call_setup.py --calls 20 --plot bench/call_setup.png
@@ -27,9 +28,14 @@ HARNESS = ROOT / "tests" / "harness.js"
 MARKS = Path(__file__).with_name("marks.js")
 LOOPBACK = Path(__file__).with_name("loopback.js").read_text()
 
-# The second person's stages, as they happen.
-STAGES = ["join clicked", "camera ready", "socket open", "received welcome", "sent offer",
-          "received answer", "ICE connected", "DTLS connected", "first frame"]
+# A person reads the page before pressing Join: nobody joins within milliseconds of the
+# page loading. Without this pause the page's own start-up overlaps the call's.
+THINK_TIME_S = 1.0
+# The loopback's marks, under the names of the same moments in the app's timeline.
+LOOPBACK_STAGES = {"camera ready": "camera ready", "sent offer": "first side: sent offer",
+                   "received answer": "first side: received answer",
+                   "ICE connected": "ICE connected", "DTLS connected": "DTLS connected",
+                   "first frame": "first frame"}
 
 
 def percentile(values, fraction):
@@ -46,8 +52,10 @@ def open_page(browser, server, room):
     return context, page
 
 
-def one_call(browser, server, number):
-    """Marks of the second person, with "first frame" = the later of the two sides."""
+def one_call(browser, server, number, think_time=THINK_TIME_S):
+    """Milliseconds from the second person's Join to each mark of both people (the
+    first's prefixed with "first side: "), and "first frame": the later of the two
+    sides' first remote frames."""
     room = f"bench-{number}"
     first_context, first = open_page(browser, server, room)
     first.get_by_role("button", name="Join").click()
@@ -55,36 +63,35 @@ def one_call(browser, server, number):
     second_context, second = open_page(browser, server, room)
     for page in (first, second):
         page.evaluate("benchWatchFirstFrame('#remote-video')")
+    second.wait_for_timeout(think_time * 1000)
     second.get_by_role("button", name="Join").click()
     for page in (first, second):
         page.wait_for_function("benchMarks['first frame #remote-video'] !== undefined")
     marks = second.evaluate("benchMarks")
-    marks["first frame"] = max(page.evaluate("benchMarks['first frame #remote-video']")
-                               for page in (first, second))
-    answerer = first.evaluate("benchMarks")
-    marks["answering"] = answerer["sent answer"] - answerer["received offer"]
+    marks.update({f"first side: {name}": time for name, time in first.evaluate("benchMarks").items()})
+    marks["first frame"] = max(marks["first frame #remote-video"],
+                               marks["first side: first frame #remote-video"])
     first_context.close()
     second_context.close()
-    return marks
+    return since_join(marks)
 
 
-def loopback(browser, server):
+def loopback(browser, server, think_time=THINK_TIME_S):
+    """The loopback's marks, in ms since its start, under the app's names."""
     context = browser.new_context(base_url=server.url)
     page = context.new_page()
     page.goto("/")  # a secure (localhost) origin for getUserMedia
+    page.wait_for_timeout(think_time * 1000)
     marks = page.evaluate(LOOPBACK)
     context.close()
-    return marks
+    return since_join({LOOPBACK_STAGES.get(name, name): time for name, time in marks.items()})
 
 
-def durations(marks, stages):
-    """Milliseconds from Join to each stage (stages may overlap: the camera and the
-    socket start together), and the total."""
-    since = {stage: marks[stage] - marks[stages[0]] for stage in stages[1:]}
-    since["total"] = since[stages[-1]]
-    if "answering" in marks:
-        since["(the first side's answering took)"] = marks["answering"]
-    return since
+def since_join(marks):
+    """Milliseconds from Join to each mark; marks from before it (the first person's own
+    Join, camera and welcome) are left out."""
+    join = marks["join clicked"]
+    return {name: time - join for name, time in marks.items() if time >= join}
 
 
 def table(rows):
@@ -96,6 +103,8 @@ def table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20, help="calls of each kind (default 20)")
+    parser.add_argument("--think-time", type=float, default=THINK_TIME_S, metavar="SECONDS",
+                        help=f"from a page loading to its Join (default {THINK_TIME_S})")
     parser.add_argument("--plot", help="write a PNG of the distributions here")
     args = parser.parse_args()
 
@@ -104,16 +113,15 @@ def main():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
         for number in range(args.calls):  # interleaved, so that noise hits both alike
-            app_runs.append(durations(one_call(browser, server, number), STAGES))
-            loop_runs.append(durations(loopback(browser, server), [
-                "join clicked", "camera ready", "sent offer", "received answer",
-                "ICE connected", "DTLS connected", "first frame"]))
+            app_runs.append(one_call(browser, server, number, args.think_time))
+            loop_runs.append(loopback(browser, server, args.think_time))
         browser.close()
     server.stop()
 
-    app_total = [run["total"] for run in app_runs]
-    loop_total = [run["total"] for run in loop_runs]
-    print(f"\nCall set-up, {args.calls} calls each, Chromium {find_chromium() or 'Playwright'}")
+    app_total = [run["first frame"] for run in app_runs]
+    loop_total = [run["first frame"] for run in loop_runs]
+    print(f"\nCall set-up, {args.calls} calls each, {args.think_time} s from page load to Join, "
+          f"Chromium {find_chromium() or 'Playwright'}")
     print(table([
         ["", "median ms", "p90 ms"],
         ["this app: second Join -> first frame on both sides",
@@ -124,9 +132,11 @@ def main():
          f"{statistics.median(app_total) / statistics.median(loop_total):.2f}x",
          f"{percentile(app_total, 0.9) / percentile(loop_total, 0.9):.2f}x"],
     ]))
-    print("\nWhere the time goes (median ms from Join to each stage):")
-    rows = [["stage", "this app", "loopback"]]
-    for stage in [*STAGES[1:6], "(the first side's answering took)", *STAGES[6:]]:
+    print("\nWhere the time goes (median ms from the second Join to each mark of either page):")
+    stages = [name for name in app_runs[0] if all(name in run for run in app_runs)]
+    stages.sort(key=lambda name: statistics.median(run[name] for run in app_runs))
+    rows = [["mark", "this app", "loopback"]]
+    for stage in stages:
         in_loop = [run[stage] for run in loop_runs if stage in run]
         rows.append([stage, f"{statistics.median(run[stage] for run in app_runs):.1f}",
                      f"{statistics.median(in_loop):.1f}" if in_loop else "-"])

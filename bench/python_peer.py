@@ -19,7 +19,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app import create_app  # noqa: E402
-from call_setup import open_page, one_call, percentile, table  # noqa: E402
+from call_setup import THINK_TIME_S, open_page, one_call, percentile, table  # noqa: E402
 from chromium import find_chromium  # noqa: E402
 from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
 from harness import wait_until  # noqa: E402
@@ -33,16 +33,20 @@ def now_ms():
 
 
 def peer_call(browser, server, room, browser_first):
+    """ms from the second one's arrival, which comes a person's think time after the
+    page is ready, to the later of the peer's connected and the page's first frame."""
     context, page = open_page(browser, server, room)
     page.evaluate("benchWatchFirstFrame('#remote-video')")
     if browser_first:
         page.get_by_role("button", name="Join").click()
         page.wait_for_function("document.querySelector('#status').dataset.state === 'waiting'")
+        page.wait_for_timeout(THINK_TIME_S * 1000)
         start = now_ms()
         thread = PeerThread(PythonPeer(room, server.url))
     else:
         thread = PeerThread(PythonPeer(room, server.url))
         assert thread.peer.joined.wait(20), "the peer did not join"
+        page.wait_for_timeout(THINK_TIME_S * 1000)
         start = now_ms()
         page.get_by_role("button", name="Join").click()
     wait_until(lambda: thread.peer.connection_state == "connected", "the peer to connect")
@@ -68,8 +72,8 @@ def main():
             for (name, samples), browser_first in zip(list(runs.items())[:2], (True, False)):
                 samples.append(peer_call(browser, server, f"peer-{browser_first}-{number}",
                                          browser_first))
-            marks = one_call(browser, server, f"reference-{number}")
-            runs["browser to browser (reference)"].append(marks["first frame"] - marks["join clicked"])
+            runs["browser to browser (reference)"].append(
+                one_call(browser, server, f"reference-{number}")["first frame"])
         browser.close()
     server.stop()
 
