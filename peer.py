@@ -280,8 +280,7 @@ class PythonPeer:
             case "welcome":
                 return await self.handle_welcome(message)
             case "peer-joined":
-                log.info("someone joined: waiting for their offer")
-                await self.end_call()
+                return await self.handle_peer_joined()
             case "peer-left":
                 return await self.handle_peer_left()
             case "offer":
@@ -308,9 +307,13 @@ class PythonPeer:
             iceTransportPolicy=RTCIceTransportPolicy(message.get("iceTransportPolicy", "all")))
         if message["peers"] == 0:
             log.info("joined %s: waiting for someone", self.room)
-            return
-        # The one who arrives second offers, as in the browser.
-        log.info("joined %s: calling the person there", self.room)
+        else:
+            log.info("joined %s: waiting for the offer of the person there", self.room)
+
+    async def handle_peer_joined(self):
+        # The one who was waiting offers, as in the browser.
+        log.info("someone joined: calling them")
+        await self.end_call()
         self.new_call()
         offer = await self.call.make_offer()
         await self.send(offer)

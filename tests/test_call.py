@@ -1,5 +1,6 @@
 """Two people in two browsers: a real call, seen and heard on both sides."""
 
+import json
 import time
 
 from playwright.sync_api import expect
@@ -20,15 +21,22 @@ def test_two_people_see_and_hear_each_other(call):
 
 def test_the_second_person_can_arrive_later(person, room):
     ana, ben = person("ana"), person("ben")
+    sent = []  # what Ana's page sends on its WebSocket
+    ana.page.on("websocket", lambda socket: socket.on(
+        "framesent", lambda payload: sent.append(json.loads(payload)["type"])))
     ana.join(room)
     ana.expect_state("waiting")
+    # While she waits, Ana's offer is made and its candidates gathered, but nothing leaves.
+    ana.page.wait_for_function("""harness.currentPeerConnection()?.localDescription?.type === 'offer'
+        && harness.currentPeerConnection().iceGatheringState === 'complete'""")
     ana.page.wait_for_timeout(5_000)  # the scenario itself: Ben is five seconds late
     ana.expect_state("waiting")
+    assert sent == []
     ben.join(room)
     for someone in (ana, ben):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
-        someone.wait_for_sound()
+    assert sent[0] == "offer" and "candidate" in sent and "answer" not in sent
 
 
 def test_after_hang_up_the_other_waits_and_a_new_person_can_call(call, person, room):

@@ -1,7 +1,11 @@
 // The call page: puts the three steps together and keeps the person informed.
-// Order of events for the person who joins second (the first one only answers):
-//   Join -> camera and socket together -> "welcome" (peers: 1) -> new Peer -> offer
-//   -> answer -> media.
+// Order of events:
+//   first person:  Join -> camera and socket together -> "welcome" (peers: 0) -> new Peer,
+//                  whose offer and candidates are held -> "peer-joined" -> send them
+//   second person: Join -> camera and socket together -> "welcome" (peers: 1) -> offer
+//                  -> new Peer -> answer -> media.
+// The one who waited has their camera on and their offer ready, so it leaves the moment
+// the other person arrives.
 
 import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { Peer } from './peer.js';
@@ -33,6 +37,7 @@ let polite = false;
 let iceServers = [];
 let iceTransportPolicy = 'all';
 let echoToken = null;  // proves to the server that a request for the echo peer is ours
+let heldSignals = null;  // while we are alone: our Peer's offer and candidates, kept for whoever joins
 let deviceSwitches = Promise.resolve();  // one switch at a time
 const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
 
@@ -47,8 +52,25 @@ function announce(direction, message) {
 }
 
 function sendSignal(message) {
+  if (heldSignals) {
+    heldSignals.push(message);
+    return;
+  }
   announce('out', message);
   signaling.send(message);
+}
+
+// Alone in the room: make our Peer now (its offer needs a moment), and hold what it says
+// until someone joins. The post sent its offer into the empty room, where it was lost.
+function prepareOffer() {
+  heldSignals = [];
+  return startPeer();
+}
+
+function sendHeldSignals() {
+  const messages = heldSignals;
+  heldSignals = null;
+  messages.forEach(sendSignal);
 }
 
 function setStatus(state, sentence) {
@@ -100,7 +122,7 @@ async function handleSignal(message) {
     case 'peer-left':
       return handlePeerLeft();
     case 'offer':
-      // The first offer finds us without a Peer: we were here first, so we answer.
+      // The first offer finds us without a Peer: we arrived second, so we answer.
       return (peer ?? await startPeer()).handleDescription(message);
     case 'answer':
       return peer?.handleDescription(message);
@@ -128,11 +150,10 @@ function handleWelcome(welcome) {
   closePeer();  // a call that did not survive the outage starts over
   if (peers === 0) {
     setStatus('waiting', `Waiting for someone to join. Share this link: ${location.href}`);
-  } else {
-    // We arrived second: we make the offer (adding tracks triggers negotiationneeded).
-    setStatus('connecting', 'Connecting to the other person…');
-    return startPeer();
+    return prepareOffer();
   }
+  // We arrived second: the one waiting sends us their offer, and we answer it.
+  setStatus('connecting', 'Connecting to the other person…');
 }
 
 function handlePeerJoined() {
@@ -141,8 +162,12 @@ function handlePeerJoined() {
     polite = peer.polite = true;
     return log('the other person is back on the signaling server; the call goes on');
   }
-  closePeer();
-  setStatus('connecting', 'Someone joined. Connecting…');
+  showProgress('connecting', 'Someone joined. Connecting…');
+  if (heldSignals) {
+    return sendHeldSignals();
+  }
+  closePeer();  // a call that was not up (it failed, or never connected): start anew
+  return startPeer();
 }
 
 function isCallUp() {
@@ -162,18 +187,23 @@ async function startPeer() {
 }
 
 function showConnectionState(state) {
-  if (statusText.dataset.state === 'error' && state !== 'connected') {
-    return;  // keep saying what went wrong (refused TURN credentials) until it works
-  }
   switch (state) {
     case 'connecting':
-      return setStatus('connecting', 'Connecting to the other person…');
+      return showProgress('connecting', 'Connecting to the other person…');
     case 'connected':
-      return setStatus('connected', 'Connected. You are in a call.');
+      return showProgress('connected', 'Connected. You are in a call.');
     case 'disconnected':
-      return setStatus('reconnecting', 'The connection is interrupted. Trying to recover…');
+      return showProgress('reconnecting', 'The connection is interrupted. Trying to recover…');
     case 'failed':
-      return setStatus('reconnecting', 'The connection failed. Looking for a new path…');
+      return showProgress('reconnecting', 'The connection failed. Looking for a new path…');
+  }
+}
+
+// Keep saying what went wrong (refused TURN credentials, possibly while still alone) until
+// the call works.
+function showProgress(state, sentence) {
+  if (statusText.dataset.state !== 'error' || state === 'connected') {
+    setStatus(state, sentence);
   }
 }
 
@@ -188,9 +218,10 @@ function handleIceServerError({ url, errorCode, errorText }) {
 
 function handlePeerLeft() {
   closePeer();
-  // Whoever stays is now the one who was there first: polite, and waiting for an offer.
+  // Whoever stays is now the one who was there first: polite, and the next one to offer.
   polite = true;
   setStatus('waiting', `The other person left. Waiting for someone to join. Share this link: ${location.href}`);
+  return prepareOffer();
 }
 
 function handleServerError({ code, message }) {
@@ -214,6 +245,7 @@ function closePeer() {
   closeChat();
   peer?.close();
   peer = null;
+  heldSignals = null;  // what a closed Peer said must never be sent
   remoteVideo.srcObject = null;
 }
 
