@@ -28,7 +28,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from signaling import SignalingError, room_full, server_full
+from signaling import SignalingError, check_capacity, room_full
 
 log = logging.getLogger("signaling.redis")
 # Connections to Redis per process, shared by all its sockets (Redis runs one command at a time).
@@ -125,6 +125,11 @@ def unavailable():
                           "Your page will try again in a moment.")
 
 
+def room_key(room):
+    """The Redis hash of a room's members (the scripts' KEYS[1])."""
+    return f"signaling:room:{room}"
+
+
 class Person:
     """Someone connected to this process, and where they stand with Redis. What Redis
     delivers for them waits in their outbox, which a thread of their own writes to their
@@ -198,9 +203,10 @@ class RedisRooms:
 
     def _run(self, script, room, *args, client=None):
         try:
-            return self.scripts[script](keys=[f"signaling:room:{room}"], args=args, client=client)
+            return self.scripts[script](keys=[room_key(room)], args=args, client=client)
         except redis.RedisError as error:
-            log.warning("Redis: %s in %s failed: %s", script, room, error)
+            if self._subscribed.is_set():  # in an outage, _deliver has said so once
+                log.warning("Redis: %s in %s failed: %s", script, room, error)
             raise unavailable() from None
 
     def join(self, peer, welcome):
@@ -211,9 +217,8 @@ class RedisRooms:
         member = self._member(peer)
         with self._lock:
             rooms_here = {person.peer.room for person in self._local.values()}
-            if len(self._local) >= self.max_people or (
-                    peer.room not in rooms_here and len(rooms_here) >= self.max_rooms):
-                raise server_full()
+            check_capacity(len(self._local), len(rooms_here), peer.room not in rooms_here,
+                           self.max_people, self.max_rooms)
             person = self._local[member] = Person(peer)  # before Redis knows it, for deliveries
         with peer.send_lock:  # until the welcome is out, nothing relayed overtakes it
             try:
@@ -269,6 +274,8 @@ class RedisRooms:
             self._pending_leaves[member] = (room, quiet)
 
     def _finish_pending_leaves(self, client=None):
+        if not self._pending_leaves:  # nearly always: a join then takes no lock for it
+            return
         with self._lock:
             pending = list(self._pending_leaves.items())
         for member, (room, quiet) in pending:
@@ -278,6 +285,7 @@ class RedisRooms:
 
     def _deliver(self):
         """Pass what is published for this process's people to their outboxes."""
+        outage_said = False
         while True:
             pubsub = self.redis.pubsub()
             try:
@@ -292,6 +300,7 @@ class RedisRooms:
                         self._finish_pending_leaves()
                         self._subscriptions += 1
                         self._subscribed.set()
+                        outage_said = False
                         log.info("Redis: listening on %s", self.channel)
                     elif message["type"] == "message":
                         member, frame = message["data"].decode().split("\n", 1)
@@ -299,7 +308,9 @@ class RedisRooms:
                         if person is not None:
                             person.deliver(frame)
             except (redis.RedisError, SignalingError) as error:
-                log.warning("Redis: lost the subscription: %s", error)
+                if not outage_said:  # once per outage, not at every try
+                    log.warning("Redis: lost the subscription: %s; trying again every second", error)
+                    outage_said = True
             except Exception:  # never let deliveries stop for good
                 log.exception("Redis: deliveries failed")
             finally:
@@ -321,7 +332,8 @@ class RedisRooms:
             try:
                 self._renew()
             except (redis.RedisError, SignalingError) as error:
-                log.warning("Redis: could not renew leases: %s", error)
+                if self._subscribed.is_set():  # in an outage, _deliver has said so once
+                    log.warning("Redis: could not renew leases: %s", error)
             except Exception:  # never let leases lapse for good
                 log.exception("Redis: renewing leases failed")
 
@@ -333,7 +345,7 @@ class RedisRooms:
                     rooms.setdefault(person.peer.room, []).append(member)
         pipe = self.renewer.pipeline(transaction=False)
         for room, members in rooms.items():
-            self.scripts["renew"](keys=[f"signaling:room:{room}"],
+            self.scripts["renew"](keys=[room_key(room)],
                                   args=[self.lease_ms, *members], client=pipe)
         missing = [member.decode() for result in pipe.execute() for member in result]
         for member in missing:

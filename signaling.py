@@ -118,6 +118,13 @@ def server_full():
     return SignalingError("server-full", "The server is at its limit of calls. Try again in a few minutes.")
 
 
+def check_capacity(people, rooms, opens_a_room, max_people, max_rooms):
+    """Refuse one more person if this process holds `max_people` already, or `max_rooms`
+    when that person would open a room of their own. Both room registries use it."""
+    if people >= max_people or (opens_a_room and rooms >= max_rooms):
+        raise server_full()
+
+
 class Rooms:
     """Who is in which room, in this process's memory (redis_rooms.RedisRooms shares
     them between processes). The lock guards membership only, never a socket write."""
@@ -149,8 +156,7 @@ class Rooms:
         members = self._members.get(room, [])
         if len(members) == 2:
             raise room_full()
-        if self._people >= self.max_people or (not members and len(self._members) >= self.max_rooms):
-            raise server_full()
+        check_capacity(self._people, len(self._members), not members, self.max_people, self.max_rooms)
 
     def waiting_token(self, room):
         """The echoToken of the one person waiting in `room`; None if it is empty or full."""
