@@ -1,9 +1,11 @@
 """Call set-up time: from the second person's Join to the first remote frame on both sides.
 
-Reference, measured in the same run and the same browser: an in-page loopback (two
+References, measured in the same run and the same browser: an in-page loopback (two
 RTCPeerConnections in one page, no server; bench/loopback.js) from getUserMedia to its
-first remote frames. Prints medians, p90, the ratio, and where the time goes: every mark
-of both pages (bench/marks.js) on one clock.
+first remote frames; and the same call as the app's through the same server, in two bare
+pages (bench/bare_call.js), which shows what the app's page itself adds. Prints medians,
+p90, the ratios, and where the time goes: every mark of both pages (bench/marks.js) on
+one clock.
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/call_setup.py --calls 20 --plot bench/call_setup.png
@@ -27,6 +29,7 @@ from plot import save_boxplot  # noqa: E402
 HARNESS = ROOT / "tests" / "harness.js"
 MARKS = Path(__file__).with_name("marks.js")
 LOOPBACK = Path(__file__).with_name("loopback.js").read_text()
+BARE_CALL = Path(__file__).with_name("bare_call.js").read_text()
 
 # A person reads the page before pressing Join: nobody joins within milliseconds of the
 # page loading. Without this pause the page's own start-up overlaps the call's.
@@ -87,6 +90,23 @@ def loopback(browser, server, think_time=THINK_TIME_S):
     return since_join({LOOPBACK_STAGES.get(name, name): time for name, time in marks.items()})
 
 
+def bare_call(browser, server, number, think_time=THINK_TIME_S):
+    """Ms from the second bare page's start to the later of the two first remote frames."""
+    room = f"bare-{number}"
+    contexts = [browser.new_context(base_url=server.url) for _ in range(2)]
+    first, second = (context.new_page() for context in contexts)
+    first.goto("/")
+    first.evaluate(BARE_CALL, ["first", room])
+    second.goto("/")
+    second.wait_for_timeout(think_time * 1000)
+    second.evaluate(BARE_CALL, ["second", room])
+    first_frames = [page.evaluate("bareCall")["first frame"] for page in (first, second)]
+    join = second.evaluate("bareCall")["join clicked"]
+    for context in contexts:
+        context.close()
+    return max(first_frames) - join
+
+
 def since_join(marks):
     """Milliseconds from Join to each mark; marks from before it (the first person's own
     Join, camera and welcome) are left out."""
@@ -109,12 +129,13 @@ def main():
     args = parser.parse_args()
 
     server = LiveServer(create_app({}))
-    app_runs, loop_runs = [], []
+    app_runs, loop_runs, bare_totals = [], [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
         for number in range(args.calls):  # interleaved, so that noise hits both alike
             app_runs.append(one_call(browser, server, number, args.think_time))
             loop_runs.append(loopback(browser, server, args.think_time))
+            bare_totals.append(bare_call(browser, server, number, args.think_time))
         browser.close()
     server.stop()
 
@@ -122,16 +143,17 @@ def main():
     loop_total = [run["first frame"] for run in loop_runs]
     print(f"\nCall set-up, {args.calls} calls each, {args.think_time} s from page load to Join, "
           f"Chromium {find_chromium() or 'Playwright'}")
-    print(table([
-        ["", "median ms", "p90 ms"],
-        ["this app: second Join -> first frame on both sides",
-         f"{statistics.median(app_total):.0f}", f"{percentile(app_total, 0.9):.0f}"],
-        ["in-page loopback (no server)",
-         f"{statistics.median(loop_total):.0f}", f"{percentile(loop_total, 0.9):.0f}"],
-        ["ratio (app / loopback)",
-         f"{statistics.median(app_total) / statistics.median(loop_total):.2f}x",
-         f"{percentile(app_total, 0.9) / percentile(loop_total, 0.9):.2f}x"],
-    ]))
+    rows = [["", "median ms", "p90 ms"]]
+    for name, totals in (("this app: second Join -> first frame on both sides", app_total),
+                         ("in-page loopback (no server)", loop_total),
+                         ("bare pages, same flow and server", bare_totals)):
+        rows.append([name, f"{statistics.median(totals):.0f}", f"{percentile(totals, 0.9):.0f}"])
+    for name, totals, reference in (("ratio (app / loopback)", app_total, loop_total),
+                                    ("ratio (bare pages / loopback)", bare_totals, loop_total),
+                                    ("ratio (app / bare pages)", app_total, bare_totals)):
+        rows.append([name, f"{statistics.median(totals) / statistics.median(reference):.2f}x",
+                     f"{percentile(totals, 0.9) / percentile(reference, 0.9):.2f}x"])
+    print(table(rows))
     print("\nWhere the time goes (median ms from the second Join to each mark of either page):")
     stages = [name for name in app_runs[0] if all(name in run for run in app_runs)]
     stages.sort(key=lambda name: statistics.median(run[name] for run in app_runs))
@@ -142,7 +164,8 @@ def main():
                      f"{statistics.median(in_loop):.1f}" if in_loop else "-"])
     print(table(rows))
     if args.plot:
-        save_boxplot({"this app": app_total, "in-page loopback": loop_total}, "Call set-up time",
+        save_boxplot({"this app": app_total, "in-page loopback": loop_total,
+                      "bare pages": bare_totals}, "Call set-up time",
                      "ms from Join to the first remote frame on both sides", args.plot)
         print(f"\nplot: {args.plot}")
 
