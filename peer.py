@@ -321,9 +321,13 @@ class PythonPeer:
     async def handle_offer(self, message):
         if self.call and self.call.pc.connectionState in ("failed", "closed"):
             await self.end_call()
-        if self.call and not self.polite and self.call.pc.signalingState != "stable":
-            log.info("offer collision: ignoring their offer (we are impolite)")
-            return
+        if self.call and self.call.pc.signalingState != "stable":
+            if not self.polite:
+                log.info("offer collision: ignoring their offer (we are impolite)")
+                return
+            # aiortc cannot roll our offer back: the polite side drops it, call and all.
+            log.info("offer collision: taking their offer (we are polite)")
+            await self.end_call()
         if not self.call:
             self.new_call()
         answer = await self.call.accept(RTCSessionDescription(message["sdp"], "offer"))

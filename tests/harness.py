@@ -5,12 +5,15 @@ Everything is measured in the page (harness.js) from what the browser really ren
 and receives; nothing in the app is mocked or asked to cooperate.
 """
 
+import asyncio
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import websocket
+from aiortc import RTCPeerConnection
 from playwright.sync_api import TimeoutError, expect
 
 HARNESS_JS = Path(__file__).with_name("harness.js")
@@ -214,6 +217,20 @@ class SignalingClient:
 
     def close(self):
         self.ws.close()
+
+
+def an_offer():
+    """A real SDP offer, aiortc's, for a SignalingClient to send. It is made on a thread of
+    its own: the test may run inside Playwright's event loop."""
+    async def make():
+        pc = RTCPeerConnection()
+        for kind in ("audio", "video"):
+            pc.addTransceiver(kind)
+        await pc.setLocalDescription(await pc.createOffer())
+        await pc.close()
+        return pc.localDescription.sdp
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(make())).result()
 
 
 def join_at_once(urls):

@@ -50,9 +50,12 @@ def test_a_relay_only_call_goes_through_coturn(start_server, turn_server, meet):
     {"secret": "not-the-secret"},
     {"TURN_CREDENTIAL_SECONDS": -60},  # expired a minute ago
 ], ids=["wrong-secret", "expired"])
-def test_refused_turn_credentials_are_said(start_server, turn_server, meet, settings):
+def test_refused_turn_credentials_are_said(start_server, turn_server, person, room, settings):
     server = start_server(turn_server.config(**settings))
-    for someone in meet(server.url):
+    ana = person("ana", server.url).join(room)
+    ana.expect_state("error")  # while still alone: her offer is made, and its relay refused
+    ben = person("ben", server.url).join(room)
+    for someone in (ana, ben):  # Ben's arrival does not hide it from Ana
         someone.expect_state("error")
         expect(someone.status).to_contain_text("refused this call's credentials (401")
         someone.forgive_errors("401")
@@ -67,7 +70,7 @@ def test_the_python_peer_uses_the_same_relay(start_server, turn_server, person, 
     ana.wait_for_remote_frames(30)
     assert ana.selected_candidate_pair()["remote"] == "relay"
     wait_until(lambda: peer.peer.received.video_frames >= 30, "frames at the Python peer")
-    # Its latest description (an answer, once the browser has renegotiated for chat).
+    # Its latest description: its answer to the browser's offer.
     sdp = peer.peer.call.pc.localDescription.sdp
     assert " typ relay" in sdp and " typ host" not in sdp
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_ssl_devcert
 
 from conftest import ROOT
-from harness import wait_until
+from harness import SignalingClient, an_offer, wait_until
 from peer import PeerError, PythonPeer, PeerThread
 
 PATTERN_SIZE = (640, 480)
@@ -42,6 +42,16 @@ def test_two_python_peers_call_each_other_without_a_browser(python_peer, room):
     for thread in (first, second):
         wait_for_media(thread)
         assert thread.peer.received.size == PATTERN_SIZE
+
+
+def test_a_waiting_peer_takes_an_offer_that_crosses_its_own(python_peer, live_server, room):
+    in_room(python_peer(room))  # waits, so it offers when someone joins, and is polite
+    client = SignalingClient(live_server.ws_url(room))
+    client.expect("welcome")
+    client.send({"type": "offer", "sdp": an_offer()})  # as if both offered at once
+    client.expect("offer")  # its own, sent on peer-joined
+    assert client.expect("answer")["sdp"].startswith("v=0")  # it dropped its offer for ours
+    client.close()
 
 
 @pytest.mark.parametrize("browser_first", [True, False], ids=["browser-first", "peer-first"])

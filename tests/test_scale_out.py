@@ -1,17 +1,14 @@
 """Rooms shared through a real Redis by two app processes (redis_rooms.py): two people on
 different processes call each other, and a crashed process or a lost Redis costs no call."""
 
-import asyncio
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 
 import redis
 import websocket
-from aiortc import RTCPeerConnection
 from playwright.sync_api import expect
 
-from harness import SignalingClient as Client, join_at_once, start_call
+from harness import SignalingClient as Client, an_offer, join_at_once, start_call
 
 OFFER = {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 1200}  # ~6 KB, an SDP's size
 
@@ -130,20 +127,6 @@ def test_the_echo_peer_answers_someone_waiting_on_another_process(scaled_out, ro
     waiting.send({"type": "offer", "sdp": an_offer()})  # the one waiting offers
     assert waiting.expect("answer")["sdp"].startswith("v=0")
     waiting.close()
-
-
-def an_offer():
-    """A real SDP offer, aiortc's, for a signaling client to send. It is made on a thread of
-    its own: the test may run inside Playwright's event loop."""
-    async def make():
-        pc = RTCPeerConnection()
-        for kind in ("audio", "video"):
-            pc.addTransceiver(kind)
-        await pc.setLocalDescription(await pc.createOffer())
-        await pc.close()
-        return pc.localDescription.sdp
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(lambda: asyncio.run(make())).result()
 
 
 def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_server, person, room):

@@ -163,10 +163,10 @@ function handlePeerJoined() {
     return log('the other person is back on the signaling server; the call goes on');
   }
   showProgress('connecting', 'Someone joined. Connecting…');
-  if (heldSignals) {
+  if (heldSignals && peer) {
     return sendHeldSignals();
   }
-  closePeer();  // a call that was not up (it failed, or never connected): start anew
+  closePeer();  // no offer ready, or a call that was not up (it failed, or never connected)
   return startPeer();
 }
 

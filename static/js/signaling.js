@@ -67,7 +67,8 @@ export class SignalingChannel {
       return;
     }
     this.queue = this.queue
-      .then(() => this.onMessage(message))
+      // After close() (a hang-up), what is still queued belongs to a call that is over.
+      .then(() => this.socket && this.onMessage(message))
       .catch((error) => this.log(`handling ${message.type} failed: ${error.name}: ${error.message}`));
   }
 
