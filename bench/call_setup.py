@@ -46,12 +46,14 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def open_page(browser, server, room):
+def open_page(browser, server, path):
+    """A page in a context of its own (as a person's browser), with the scripts that
+    measure it."""
     context = browser.new_context(base_url=server.url)
     context.add_init_script(path=HARNESS)
     context.add_init_script(path=MARKS)
     page = context.new_page()
-    page.goto(f"/room/{room}")
+    page.goto(path)
     return context, page
 
 
@@ -60,16 +62,16 @@ def one_call(browser, server, number, think_time=THINK_TIME_S):
     first's prefixed with "first side: "), and "first frame": the later of the two
     sides' first remote frames."""
     room = f"bench-{number}"
-    first_context, first = open_page(browser, server, room)
+    first_context, first = open_page(browser, server, f"/room/{room}")
     first.get_by_role("button", name="Join").click()
     first.wait_for_function("document.querySelector('#status').dataset.state === 'waiting'")
-    second_context, second = open_page(browser, server, room)
+    second_context, second = open_page(browser, server, f"/room/{room}")
     for page in (first, second):
         page.evaluate("benchWatchFirstFrame('#remote-video')")
     second.wait_for_timeout(think_time * 1000)
     second.get_by_role("button", name="Join").click()
     for page in (first, second):
-        page.wait_for_function("benchMarks['first frame #remote-video'] !== undefined")
+        page.evaluate("benchFirstFrame")
     marks = second.evaluate("benchMarks")
     marks.update({f"first side: {name}": time for name, time in first.evaluate("benchMarks").items()})
     marks["first frame"] = max(marks["first frame #remote-video"],
@@ -93,17 +95,15 @@ def loopback(browser, server, think_time=THINK_TIME_S):
 def bare_call(browser, server, number, think_time=THINK_TIME_S):
     """Ms from the second bare page's start to the later of the two first remote frames."""
     room = f"bare-{number}"
-    contexts = [browser.new_context(base_url=server.url) for _ in range(2)]
-    first, second = (context.new_page() for context in contexts)
-    first.goto("/")
+    first_context, first = open_page(browser, server, "/")  # the same scripts as the app's
     first.evaluate(BARE_CALL, ["first", room])
-    second.goto("/")
+    second_context, second = open_page(browser, server, "/")
     second.wait_for_timeout(think_time * 1000)
     second.evaluate(BARE_CALL, ["second", room])
     first_frames = [page.evaluate("bareCall")["first frame"] for page in (first, second)]
     join = second.evaluate("bareCall")["join clicked"]
-    for context in contexts:
-        context.close()
+    first_context.close()
+    second_context.close()
     return max(first_frames) - join
 
 

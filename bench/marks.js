@@ -46,8 +46,15 @@
     if (target.id === 'join-button') mark('join clicked');
   }, true);
 
-  // Marks "first frame <selector>" when that <video> presents its first frame.
+  // Marks "first frame <selector>" when that <video> presents its first frame; the promise
+  // window.benchFirstFrame resolves then (awaiting it polls nothing, unlike
+  // wait_for_function, whose checks on every animation frame would slow the page measured).
   window.benchWatchFirstFrame = (selector) => {
-    document.querySelector(selector).requestVideoFrameCallback(() => mark(`first frame ${selector}`));
+    window.benchFirstFrame = new Promise((resolve) => {
+      document.querySelector(selector).requestVideoFrameCallback(() => {
+        mark(`first frame ${selector}`);
+        resolve();
+      });
+    });
   };
 })();

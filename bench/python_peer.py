@@ -35,7 +35,7 @@ def now_ms():
 def peer_call(browser, server, room, browser_first):
     """ms from the second one's arrival, which comes a person's think time after the
     page is ready, to the later of the peer's connected and the page's first frame."""
-    context, page = open_page(browser, server, room)
+    context, page = open_page(browser, server, f"/room/{room}")
     page.evaluate("benchWatchFirstFrame('#remote-video')")
     if browser_first:
         page.get_by_role("button", name="Join").click()
@@ -51,7 +51,7 @@ def peer_call(browser, server, room, browser_first):
         page.get_by_role("button", name="Join").click()
     wait_until(lambda: thread.peer.connection_state == "connected", "the peer to connect")
     connected = now_ms()
-    page.wait_for_function(f"{FIRST_FRAME} !== undefined")
+    page.evaluate("benchFirstFrame")
     first_frame = page.evaluate(FIRST_FRAME)
     thread.stop()
     context.close()
