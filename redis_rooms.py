@@ -205,9 +205,13 @@ class RedisRooms:
         try:
             return self.scripts[script](keys=[room_key(room)], args=args, client=client)
         except redis.RedisError as error:
-            if self._subscribed.is_set():  # in an outage, _deliver has said so once
-                log.warning("Redis: %s in %s failed: %s", script, room, error)
+            self._warn("Redis: %s in %s failed: %s", script, room, error)
             raise unavailable() from None
+
+    def _warn(self, *message):
+        """Log a failure, unless it is part of an outage _deliver has already reported."""
+        if self._subscribed.is_set():
+            log.warning(*message)
 
     def join(self, peer, welcome):
         """As signaling.Rooms.join; the capacity limits count this process's people."""
@@ -332,8 +336,7 @@ class RedisRooms:
             try:
                 self._renew()
             except (redis.RedisError, SignalingError) as error:
-                if self._subscribed.is_set():  # in an outage, _deliver has said so once
-                    log.warning("Redis: could not renew leases: %s", error)
+                self._warn("Redis: could not renew leases: %s", error)
             except Exception:  # never let leases lapse for good
                 log.exception("Redis: renewing leases failed")
 

@@ -100,11 +100,10 @@ def bare_call(browser, server, number, think_time=THINK_TIME_S):
     second_context, second = open_page(browser, server, "/")
     second.wait_for_timeout(think_time * 1000)
     second.evaluate(BARE_CALL, ["second", room])
-    first_frames = [page.evaluate("bareCall")["first frame"] for page in (first, second)]
-    join = second.evaluate("bareCall")["join clicked"]
+    first_marks, second_marks = (page.evaluate("bareCall") for page in (first, second))
     first_context.close()
     second_context.close()
-    return max(first_frames) - join
+    return max(first_marks["first frame"], second_marks["first frame"]) - second_marks["join clicked"]
 
 
 def since_join(marks):

@@ -47,13 +47,13 @@
   }, true);
 
   // Marks "first frame <selector>" when that <video> presents its first frame; the promise
-  // window.benchFirstFrame resolves then (awaiting it polls nothing, unlike
+  // window.benchFirstFrame resolves then, to that mark (awaiting it polls nothing, unlike
   // wait_for_function, whose checks on every animation frame would slow the page measured).
   window.benchWatchFirstFrame = (selector) => {
     window.benchFirstFrame = new Promise((resolve) => {
       document.querySelector(selector).requestVideoFrameCallback(() => {
         mark(`first frame ${selector}`);
-        resolve();
+        resolve(marks[`first frame ${selector}`]);
       });
     });
   };
