@@ -6,7 +6,8 @@
 async ([role, room]) => {
   const now = () => performance.timeOrigin + performance.now();
   const marks = role === 'second' ? { 'join clicked': now() } : {};
-  const camera = navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  // On since the page opened (as the app's camera, once allowed), or turned on now.
+  const camera = window.bareCamera ?? navigator.mediaDevices.getUserMedia({ video: true, audio: true });
   const socket = new WebSocket(`ws://${location.host}/ws/${room}`);
   const video = document.body.appendChild(document.createElement('video'));
   Object.assign(video, { autoplay: true, muted: true });

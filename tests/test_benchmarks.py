@@ -31,7 +31,8 @@ def test_the_relay_benchmark_loses_nothing_on_any_server():
 
 def test_the_call_setup_benchmark_prints_its_ratio_and_stages():
     report = run("bench/call_setup.py", "--calls", "1")
-    for ratio in ("app / loopback", "bare pages / loopback", "app / bare pages"):
+    for ratio in ("app / loopback", "app, first visit / loopback", "bare pages / loopback",
+                  "app / bare pages"):
         assert re.search(rf"ratio \({ratio}\)\s+\d+\.\d\dx", report), ratio
     for stage in ("camera ready", "sent offer", "received answer", "DTLS connected", "first frame"):
         assert stage in report

@@ -81,6 +81,66 @@ def test_a_third_person_is_told_the_room_is_full(call, person, room):
         someone.wait_for_remote_frames(30)
 
 
+# A browser that has not been allowed the camera on this page yet: it would ask the person
+# at Join (the fake UI then says yes at once). Each stream getUserMedia gives is kept, to
+# see when cameras turn on and off.
+NOT_ALLOWED_YET = """
+  navigator.permissions.query = async () => ({ state: 'prompt' });
+  window.openedStreams = [];
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await getUserMedia(constraints);
+    openedStreams.push(stream);
+    await window.cameraHeldBack;  // a slow camera, for a test that sets it
+    return stream;
+  };
+"""
+LIVE_CAMERAS = "openedStreams.filter((s) => s.getTracks().some((t) => t.readyState === 'live')).length"
+
+
+def test_a_person_who_allowed_the_camera_before_sees_themselves_before_joining(person, room):
+    # Playwright's Chromium here answers the permission prompt itself: to the page, the
+    # camera is allowed, as for someone who said yes on an earlier visit.
+    ana = person("ana").open_room(room)
+    ana.wait_for_frames("#local-video")
+    expect(ana.status).to_have_text("Your camera is on: only you see it. Press Join to enter the room.")
+    stream = ana.page.evaluate_handle("document.querySelector('#local-video').srcObject")
+    ana.click("Join")
+    ana.expect_state("waiting")
+    # Join took the camera that was already on, and the waiting Peer sends its tracks.
+    assert ana.page.evaluate("""(stream) => stream === document.querySelector('#local-video').srcObject
+        && harness.currentPeerConnection().getSenders().every((s) => stream.getTracks().includes(s.track))""",
+                             stream)
+
+
+def test_a_first_visit_turns_the_camera_on_only_at_join(person, room):
+    ben = person("ben")
+    ben.context.add_init_script(NOT_ALLOWED_YET)
+    ben.open_room(room)
+    expect(ben.status).to_have_text("Press Join to turn on your camera and enter the room.")
+    expect(ben.page.get_by_role("button", name="Join")).to_be_enabled()
+    assert ben.page.evaluate("openedStreams.length") == 0
+    ben.click("Join")
+    ben.expect_state("waiting")
+    ben.wait_for_frames("#local-video")
+    assert ben.page.evaluate("openedStreams.length") == 1
+
+
+def test_a_camera_that_starts_after_the_room_turned_us_away_goes_off(call, person, room):
+    cara = person("cara")
+    cara.context.add_init_script(NOT_ALLOWED_YET + """
+      window.cameraHeldBack = new Promise((resolve) => { window.releaseCamera = resolve; });""")
+    cara.join(room)
+    cara.expect_state("full")
+    cara.page.wait_for_function("openedStreams.length === 1")
+    cara.page.evaluate("releaseCamera()")
+    cara.page.wait_for_function(f"{LIVE_CAMERAS} === 0")
+    expect(cara.status).to_contain_text("This room is full")
+    expect(cara.page.get_by_role("button", name="Join")).to_be_enabled()
+    expect(cara.page.get_by_role("button", name="Hang up")).to_be_disabled()
+    assert cara.page.evaluate("document.querySelector('#local-video').srcObject") is None
+
+
 def test_mute_silences_the_other_side_and_unmute_brings_it_back(call):
     ana, ben = call
     ben.wait_for_sound()

@@ -1,9 +1,11 @@
 // The call page: puts the three steps together and keeps the person informed.
 // Order of events:
-//   first person:  Join -> camera and socket together -> "welcome" (peers: 0) -> new Peer,
-//                  whose offer and candidates are held -> "peer-joined" -> send them
-//   second person: Join -> camera and socket together -> "welcome" (peers: 1) -> offer
-//                  -> new Peer -> answer -> media.
+//   arrival:       if the browser already allows the camera, it turns on (a preview)
+//   first person:  Join -> camera (unless on) and socket together -> "welcome" (peers: 0)
+//                  -> new Peer, whose offer and candidates are held -> "peer-joined"
+//                  -> send them
+//   second person: Join -> camera (unless on) and socket together -> "welcome" (peers: 1)
+//                  -> offer -> new Peer -> answer -> media.
 // The one who waited has their camera on and their offer ready, so it leaves the moment
 // the other person arrives.
 
@@ -29,7 +31,7 @@ const shareButton = document.getElementById('share-button');
 const statsButton = document.getElementById('stats-button');
 const copyLinkButton = document.getElementById('copy-link-button');
 
-let camera = null;  // the promise of the local stream, while it starts
+let camera = null;  // the promise of the local stream: set when the camera starts
 let localStream = null;
 let signaling = null;
 let peer = null;
@@ -88,28 +90,67 @@ function setInCall(inCall) {
   if (!inCall) disableDeviceChoice();
 }
 
+// The camera and the microphone, turned on once: by arriving (previewIfAllowed) or by
+// Join, whichever comes first. The person sees themselves as soon as they are on.
+function startCamera() {
+  if (camera) return camera;
+  const starting = openCameraAndMicrophone().then((stream) => {
+    if (camera !== starting) {  // we left meanwhile (the room was full, say): off again
+      stream.getTracks().forEach((track) => track.stop());
+      throw new DOMException('left before the camera started', 'AbortError');
+    }
+    localStream = stream;
+    localVideo.srcObject = stream;
+    updateMuteButtons();
+    listDevices(stream).catch((error) => log(`no device lists: ${error.name}: ${error.message}`));
+    return stream;
+  }, (error) => {
+    if (camera === starting) camera = null;  // the next Join asks again
+    throw error;
+  });
+  camera = starting;
+  return camera;
+}
+
+// A browser that already lets this page use the camera and the microphone (the person
+// said yes on an earlier visit) will not ask again: turn them on as the page opens, as
+// video-call apps do. The person checks their picture and devices before joining, and
+// Join then waits only for the server. Otherwise the camera waits for Join, where the
+// browser's question makes sense.
+async function previewIfAllowed() {
+  const states = await Promise.all(['camera', 'microphone'].map((name) =>
+    navigator.permissions?.query({ name }).then(({ state }) => state, () => 'unknown')));
+  if (!states.every((state) => state === 'granted')) return;
+  try {
+    await startCamera();
+  } catch (error) {
+    return log(`no preview: ${error.name}: ${error.message}`);  // Join tries again, and says why
+  }
+  if (statusText.dataset.state === 'idle') {
+    setStatus('idle', 'Your camera is on: only you see it. Press Join to enter the room.');
+  }
+}
+
 async function join() {
   joinButton.disabled = true;
-  setStatus('starting', 'Starting your camera and microphone…');
+  setStatus('starting', localStream ? 'Entering the room…' : 'Starting your camera and microphone…');
   // The camera and the server at once: each takes a moment, and the offer needs both.
-  camera = openCameraAndMicrophone();
   signaling = new SignalingChannel(signalingUrl(room), {
     onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
   });
-  const [media, connection] = await Promise.allSettled([camera, signaling.open()]);
+  const [media, connection] = await Promise.allSettled([startCamera(), signaling.open()]);
+  if (!signaling) {
+    return;  // we left meanwhile, and said why
+  }
   if (media.status === 'rejected') {
     log(`getUserMedia failed: ${media.reason.name}: ${media.reason.message}`);
     return leave('error', explainMediaError(media.reason));
   }
-  localStream = media.value;
   if (connection.status === 'rejected') {
     log(connection.reason.message);
     return leave('error', 'Cannot reach the signaling server. Is it running? Reload to try again.');
   }
-  localVideo.srcObject = localStream;
   setInCall(true);
-  updateMuteButtons();
-  await listDevices(localStream);
 }
 
 async function handleSignal(message) {
@@ -405,3 +446,4 @@ onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));
 navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
 setInCall(false);
 setStatus('idle', 'Press Join to turn on your camera and enter the room.');
+previewIfAllowed();

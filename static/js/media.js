@@ -1,6 +1,7 @@
 // Step 1 of the post: the camera and the microphone.
-// getUserMedia only works in a secure context (https:, or http://localhost) and should be
-// called after a click, so that the browser's permission prompt makes sense to the person.
+// getUserMedia only works in a secure context (https:, or http://localhost). Unless the
+// person has already allowed the camera, call it after a click, so that the browser's
+// permission prompt makes sense to them.
 
 export async function openCameraAndMicrophone(constraints = { video: true, audio: true }) {
   if (!window.isSecureContext || !navigator.mediaDevices) {
