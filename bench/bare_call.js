@@ -1,6 +1,6 @@
 // The second reference: the app's call, and nothing else. The same flow through the same
 // server (the first person waits with the offer made and sends it on peer-joined; the
-// second answers), in a bare page: no preview, no device lists, no chat, no status.
+// second answers), in a bare page: no local video, no device lists, no chat, no status.
 // Run as page.evaluate(BARE_CALL, [role, room]) in two pages, "first" then "second"; it
 // resolves once that page is in the room, and window.bareCall then resolves to its marks.
 async ([role, room]) => {

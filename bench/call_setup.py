@@ -68,7 +68,7 @@ def open_page(browser, server, path, *scripts):
     return context, page
 
 
-def one_call(browser, server, number, think_time=THINK_TIME_S, *scripts):
+def one_call(browser, server, number, think_time=THINK_TIME_S, scripts=()):
     """Milliseconds from the second person's Join to each mark of both people (the
     first's prefixed with "first side: "), and "first frame": the later of the two
     sides' first remote frames. `scripts` run in both pages before the app's."""
@@ -152,7 +152,7 @@ def main():
         for number in range(args.calls):  # interleaved, so that noise hits both alike
             app_runs.append(one_call(browser, server, number, args.think_time))
             first_visit_runs.append(one_call(browser, server, f"first-visit-{number}",
-                                             args.think_time, FIRST_VISIT))
+                                             args.think_time, [FIRST_VISIT]))
             loop_runs.append(loopback(browser, server, args.think_time))
             bare_totals.append(bare_call(browser, server, number, args.think_time))
         browser.close()

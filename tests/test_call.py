@@ -82,18 +82,27 @@ def test_a_third_person_is_told_the_room_is_full(call, person, room):
 
 
 # A browser that has not been allowed the camera on this page yet: it would ask the person
-# at Join (the fake UI then says yes at once). Each stream getUserMedia gives is kept, to
-# see when cameras turn on and off.
+# at Join (the fake UI then says yes at once). The page's questions and camera requests are
+# counted as they are made, and each stream getUserMedia gives is kept, to see when cameras
+# turn on and off. `window.cameraHeldBack`, if a test sets it, makes a slow camera.
 NOT_ALLOWED_YET = """
-  navigator.permissions.query = async () => ({ state: 'prompt' });
+  window.permissionQueries = window.cameraRequests = 0;
+  navigator.permissions.query = async () => {
+    permissionQueries += 1;
+    return { state: 'prompt' };
+  };
   window.openedStreams = [];
   const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {
+    cameraRequests += 1;
     const stream = await getUserMedia(constraints);
     openedStreams.push(stream);
-    await window.cameraHeldBack;  // a slow camera, for a test that sets it
+    await window.cameraHeldBack;
     return stream;
   };
+"""
+SLOW_CAMERA = """
+  window.cameraHeldBack = new Promise((resolve) => { window.releaseCamera = resolve; });
 """
 LIVE_CAMERAS = "openedStreams.filter((s) => s.getTracks().some((t) => t.readyState === 'live')).length"
 
@@ -107,29 +116,31 @@ def test_a_person_who_allowed_the_camera_before_sees_themselves_before_joining(p
     stream = ana.page.evaluate_handle("document.querySelector('#local-video').srcObject")
     ana.click("Join")
     ana.expect_state("waiting")
-    # Join took the camera that was already on, and the waiting Peer sends its tracks.
-    assert ana.page.evaluate("""(stream) => stream === document.querySelector('#local-video').srcObject
-        && harness.currentPeerConnection().getSenders().every((s) => stream.getTracks().includes(s.track))""",
-                             stream)
+    # Join took the camera that was already on, and the waiting Peer sends its two tracks.
+    assert ana.page.evaluate("""(stream) => {
+        const senders = harness.currentPeerConnection().getSenders();
+        return stream === document.querySelector('#local-video').srcObject && senders.length === 2
+          && senders.every((sender) => stream.getTracks().includes(sender.track));
+      }""", stream)
 
 
 def test_a_first_visit_turns_the_camera_on_only_at_join(person, room):
     ben = person("ben")
     ben.context.add_init_script(NOT_ALLOWED_YET)
     ben.open_room(room)
+    # The page has its answer (camera, then microphone) and has acted on it: no camera.
+    ben.page.wait_for_function("permissionQueries === 2")
+    assert ben.page.evaluate("cameraRequests") == 0
     expect(ben.status).to_have_text("Press Join to turn on your camera and enter the room.")
-    expect(ben.page.get_by_role("button", name="Join")).to_be_enabled()
-    assert ben.page.evaluate("openedStreams.length") == 0
     ben.click("Join")
     ben.expect_state("waiting")
     ben.wait_for_frames("#local-video")
-    assert ben.page.evaluate("openedStreams.length") == 1
+    assert ben.page.evaluate("cameraRequests") == 1
 
 
 def test_a_camera_that_starts_after_the_room_turned_us_away_goes_off(call, person, room):
     cara = person("cara")
-    cara.context.add_init_script(NOT_ALLOWED_YET + """
-      window.cameraHeldBack = new Promise((resolve) => { window.releaseCamera = resolve; });""")
+    cara.context.add_init_script(NOT_ALLOWED_YET + SLOW_CAMERA)
     cara.join(room)
     cara.expect_state("full")
     cara.page.wait_for_function("openedStreams.length === 1")
@@ -139,6 +150,23 @@ def test_a_camera_that_starts_after_the_room_turned_us_away_goes_off(call, perso
     expect(cara.page.get_by_role("button", name="Join")).to_be_enabled()
     expect(cara.page.get_by_role("button", name="Hang up")).to_be_disabled()
     assert cara.page.evaluate("document.querySelector('#local-video').srcObject") is None
+
+
+def test_joining_again_while_the_first_camera_still_starts_ends_in_the_call(call, person, room):
+    ana, ben = call
+    cara = person("cara")
+    cara.context.add_init_script(NOT_ALLOWED_YET + SLOW_CAMERA)
+    cara.join(room)
+    cara.expect_state("full")
+    ben.hang_up()
+    ana.expect_state("waiting")
+    cara.click("Join")  # the first Join's camera is still starting
+    cara.page.wait_for_function("openedStreams.length === 2")
+    cara.page.evaluate("releaseCamera()")
+    for someone in (ana, cara):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+    assert cara.page.evaluate(LIVE_CAMERAS) == 1  # the first one went off
 
 
 def test_mute_silences_the_other_side_and_unmute_brings_it_back(call):

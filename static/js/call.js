@@ -90,19 +90,24 @@ function setInCall(inCall) {
   if (!inCall) disableDeviceChoice();
 }
 
-// The camera and the microphone, turned on once: by arriving (previewIfAllowed) or by
-// Join, whichever comes first. The person sees themselves as soon as they are on.
+// The camera and the microphone: turned on by arriving (previewIfAllowed) or by Join,
+// whichever comes first, and off again when we leave. The person sees themselves as soon
+// as they are on.
 function startCamera() {
-  if (camera) return camera;
+  // A preview whose camera was taken away meanwhile (unplugged; a phone's camera is taken
+  // from a tab in the background) is no use to a call: start again.
+  const ended = localStream?.getTracks().some((track) => track.readyState === 'ended');
+  if (camera && !ended) return camera;
+  localStream?.getTracks().forEach((track) => track.stop());
   const starting = openCameraAndMicrophone().then((stream) => {
-    if (camera !== starting) {  // we left meanwhile (the room was full, say): off again
+    if (camera !== starting) {  // we left meanwhile (the room was full): off again
       stream.getTracks().forEach((track) => track.stop());
       throw new DOMException('left before the camera started', 'AbortError');
     }
     localStream = stream;
     localVideo.srcObject = stream;
     updateMuteButtons();
-    listDevices(stream).catch((error) => log(`no device lists: ${error.name}: ${error.message}`));
+    fillDeviceLists(stream);
     return stream;
   }, (error) => {
     if (camera === starting) camera = null;  // the next Join asks again
@@ -110,6 +115,15 @@ function startCamera() {
   });
   camera = starting;
   return camera;
+}
+
+async function fillDeviceLists(stream) {
+  try {
+    await listDevices(stream);
+  } catch (error) {
+    log(`no device lists: ${error.name}: ${error.message}`);
+  }
+  if (localStream !== stream) disableDeviceChoice();  // we left meanwhile
 }
 
 // A browser that already lets this page use the camera and the microphone (the person
@@ -120,7 +134,8 @@ function startCamera() {
 async function previewIfAllowed() {
   const states = await Promise.all(['camera', 'microphone'].map((name) =>
     navigator.permissions?.query({ name }).then(({ state }) => state, () => 'unknown')));
-  if (!states.every((state) => state === 'granted')) return;
+  // Not allowed yet; or Join came first, and turns the camera on itself.
+  if (!states.every((state) => state === 'granted') || statusText.dataset.state !== 'idle') return;
   try {
     await startCamera();
   } catch (error) {
@@ -135,12 +150,12 @@ async function join() {
   joinButton.disabled = true;
   setStatus('starting', localStream ? 'Entering the room…' : 'Starting your camera and microphone…');
   // The camera and the server at once: each takes a moment, and the offer needs both.
-  signaling = new SignalingChannel(signalingUrl(room), {
+  const channel = signaling = new SignalingChannel(signalingUrl(room), {
     onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
   });
-  const [media, connection] = await Promise.allSettled([startCamera(), signaling.open()]);
-  if (!signaling) {
-    return;  // we left meanwhile, and said why
+  const [media, connection] = await Promise.allSettled([startCamera(), channel.open()]);
+  if (signaling !== channel) {
+    return;  // we left meanwhile (and said why), and may have joined again since
   }
   if (media.status === 'rejected') {
     log(`getUserMedia failed: ${media.reason.name}: ${media.reason.message}`);
