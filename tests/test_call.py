@@ -124,6 +124,19 @@ def test_a_person_who_allowed_the_camera_before_sees_themselves_before_joining(p
       }""", stream)
 
 
+def test_a_preview_whose_camera_was_taken_away_starts_again_at_join(person, room):
+    ana, ben = person("ana").open_room(room), person("ben")
+    ana.wait_for_frames("#local-video")
+    # As when a phone's system takes the camera from a tab in the background: it ends.
+    ana.page.evaluate("document.querySelector('#local-video').srcObject.getVideoTracks()[0].stop()")
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.join(room)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+
+
 def test_a_first_visit_turns_the_camera_on_only_at_join(person, room):
     ben = person("ben")
     ben.context.add_init_script(NOT_ALLOWED_YET)
