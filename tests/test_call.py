@@ -137,6 +137,25 @@ def test_a_preview_whose_camera_was_taken_away_starts_again_at_join(person, room
         someone.wait_for_remote_frames(30)
 
 
+def test_a_person_can_join_with_the_microphone_and_the_camera_off(person, room):
+    ana, ben = person("ana").open_room(room), person("ben")
+    ana.wait_for_frames("#local-video")
+    ana.click("Mute")
+    ana.click("Camera off")
+    expect(ana.page.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")
+    expect(ana.page.get_by_role("button", name="Camera on")).to_have_attribute("aria-pressed", "true")
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.join(room)
+    ben.expect_state("connected")
+    ben.wait_for_remote_brightness("< 5")
+    ben.wait_for_silence()
+    ana.click("Camera on")
+    ana.click("Unmute")
+    ben.wait_for_remote_brightness("> 40")
+    ben.wait_for_sound()
+
+
 def test_a_first_visit_turns_the_camera_on_only_at_join(person, room):
     ben = person("ben")
     ben.context.add_init_script(NOT_ALLOWED_YET)

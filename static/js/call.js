@@ -85,7 +85,7 @@ function setStatus(state, sentence) {
 // Buttons show what the person can do next.
 function setInCall(inCall) {
   joinButton.disabled = inCall;
-  muteButton.disabled = cameraButton.disabled = hangupButton.disabled = !inCall;
+  hangupButton.disabled = !inCall;
   shareButton.disabled = !inCall || !navigator.mediaDevices?.getDisplayMedia;
   if (!inCall) disableDeviceChoice();
 }
@@ -313,6 +313,7 @@ function leave(state, sentence) {
   camera = localStream = null;
   localVideo.srcObject = null;
   setInCall(false);
+  updateMuteButtons();
   setStatus(state, sentence);
 }
 
@@ -438,9 +439,12 @@ function toggleTracks(kind) {
   updateMuteButtons();
 }
 
-// A disabled track sends silence or black frames: no renegotiation, instant to undo.
+// Mute and Camera off work whenever the camera is on: in a call, or before Join, so that
+// a person can join with either off. A disabled track sends silence or black frames: no
+// renegotiation, instant to undo.
 function updateMuteButtons() {
-  const enabled = (kind) => localStream.getTracks().some((t) => t.kind === kind && t.enabled);
+  const enabled = (kind) => !localStream || localStream.getTracks().some((t) => t.kind === kind && t.enabled);
+  muteButton.disabled = cameraButton.disabled = !localStream;
   muteButton.textContent = enabled('audio') ? 'Mute' : 'Unmute';
   muteButton.setAttribute('aria-pressed', String(!enabled('audio')));
   cameraButton.textContent = enabled('video') ? 'Camera off' : 'Camera on';
