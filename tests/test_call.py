@@ -262,6 +262,26 @@ def test_a_call_survives_a_signaling_server_restart(meet, person, server_process
         someone.wait_for_remote_frames(30)
 
 
+def test_a_call_lost_on_one_side_during_an_outage_is_made_again(meet, server_process, room):
+    server = server_process()
+    ana, ben = meet(server.url)
+    for someone in (ana, ben):
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+    server.kill()
+    for someone in (ana, ben):
+        someone.expect_state("reconnecting")
+    # Ben's side of the call is lost while the server is away (as for a call still
+    # connecting when the server went); to Ana, hers still looks up.
+    ben.page.evaluate("harness.currentPeerConnection().close()")
+    server.start()
+    for someone in (ana, ben):
+        someone.wait_for_remote_frames(30)
+        someone.expect_state("connected")
+        assert someone.page.evaluate("harness.peerConnections.length") == 2, someone.name
+        assert someone.forgive_errors("ERR_CONNECTION_REFUSED") >= 1  # tries while it was down
+
+
 def test_an_unreachable_signaling_server_is_said(person, server_process, room):
     server = server_process()
     ana = person("ana", server.url).open_room(room)

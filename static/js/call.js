@@ -178,8 +178,7 @@ async function handleSignal(message) {
     case 'peer-left':
       return handlePeerLeft();
     case 'offer':
-      // The first offer finds us without a Peer: we arrived second, so we answer.
-      return (peer ?? await startPeer()).handleDescription(message);
+      return handleOffer(message);
     case 'answer':
       return peer?.handleDescription(message);
     case 'candidate':
@@ -203,13 +202,37 @@ function handleWelcome(welcome) {
     peer.polite = polite;
     return showConnectionState('connected');
   }
-  closePeer();  // a call that did not survive the outage starts over
+  const lostCall = peer && !heldSignals;  // a call that did not survive the outage
+  closePeer();
   if (peers === 0) {
     setStatus('waiting', `Waiting for someone to join. Share this link: ${location.href}`);
     return prepareOffer();
   }
   // We arrived second: the one waiting sends us their offer, and we answer it.
   setStatus('connecting', 'Connecting to the other person…');
+  if (lostCall) {
+    // But one who kept the call through the outage sends nothing: we start it over. (If
+    // they lost it too, both offer, and perfect negotiation keeps ours.)
+    return startPeer();
+  }
+}
+
+async function handleOffer(offer) {
+  if (isFromAnotherConnection(offer)) {
+    // The other side lost our call in a signaling outage and started over: our side of
+    // the old call is no use now.
+    closePeer();
+  }
+  // The first offer finds us without a Peer: we arrived second, so we answer.
+  return (peer ?? await startPeer()).handleDescription(offer);
+}
+
+// Every description one RTCPeerConnection makes keeps the session id of its o= line:
+// another one means another connection.
+function isFromAnotherConnection(description) {
+  const sessionId = (sdp) => sdp.match(/^o=\S+ (\S+)/m)?.[1];
+  const current = peer?.pc.remoteDescription;
+  return Boolean(current) && sessionId(current.sdp) !== sessionId(description.sdp);
 }
 
 function handlePeerJoined() {
