@@ -313,6 +313,7 @@ class PythonPeer:
     async def handle_peer_joined(self):
         # The one who was waiting offers, as in the browser.
         log.info("someone joined: calling them")
+        self.polite = True  # we were there first (after a signaling outage, too)
         await self.end_call()
         self.new_call()
         offer = await self.call.make_offer()

@@ -271,8 +271,7 @@ def test_a_call_lost_on_one_side_during_an_outage_is_made_again(meet, server_pro
     server.kill()
     for someone in (ana, ben):
         someone.expect_state("reconnecting")
-    # Ben's side of the call is lost while the server is away (as for a call still
-    # connecting when the server went); to Ana, hers still looks up.
+    # Ben's side of the call fails while the server is away; to Ana, hers still looks up.
     ben.page.evaluate("harness.currentPeerConnection().close()")
     server.start()
     for someone in (ana, ben):

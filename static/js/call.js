@@ -202,7 +202,7 @@ function handleWelcome(welcome) {
     peer.polite = polite;
     return showConnectionState('connected');
   }
-  const lostCall = peer && !heldSignals;  // a call that did not survive the outage
+  const lostCall = peer && !heldSignals;  // a call that did not survive (or is not up)
   closePeer();
   if (peers === 0) {
     setStatus('waiting', `Waiting for someone to join. Share this link: ${location.href}`);
@@ -212,7 +212,7 @@ function handleWelcome(welcome) {
   setStatus('connecting', 'Connecting to the other person…');
   if (lostCall) {
     // But one who kept the call through the outage sends nothing: we start it over. (If
-    // they lost it too, both offer, and perfect negotiation keeps ours.)
+    // they lost it too, both offer, and perfect negotiation keeps one of the two.)
     return startPeer();
   }
 }
@@ -221,24 +221,26 @@ async function handleOffer(offer) {
   if (isFromAnotherConnection(offer)) {
     // The other side lost our call in a signaling outage and started over: our side of
     // the old call is no use now.
+    log('an offer from a new connection of theirs: starting our side over');
     closePeer();
   }
   // The first offer finds us without a Peer: we arrived second, so we answer.
   return (peer ?? await startPeer()).handleDescription(offer);
 }
 
-// Every description one RTCPeerConnection makes keeps the session id of its o= line:
-// another one means another connection.
+// Each RTCPeerConnection has a certificate of its own, named by the a=fingerprint of
+// every description it makes (ICE restarts included): another one means another connection.
 function isFromAnotherConnection(description) {
-  const sessionId = (sdp) => sdp.match(/^o=\S+ (\S+)/m)?.[1];
+  const fingerprint = (sdp) => sdp.match(/^a=fingerprint:.*$/m)?.[0];
   const current = peer?.pc.remoteDescription;
-  return Boolean(current) && sessionId(current.sdp) !== sessionId(description.sdp);
+  return Boolean(current) && fingerprint(current.sdp) !== fingerprint(description.sdp);
 }
 
 function handlePeerJoined() {
+  polite = true;  // we were there first (after a signaling outage, too)
   if (isCallUp()) {
-    // They rejoined while we stayed: we are now the one who was there first.
-    polite = peer.polite = true;
+    // They rejoined while we stayed: keep the call.
+    peer.polite = true;
     return log('the other person is back on the signaling server; the call goes on');
   }
   showProgress('connecting', 'Someone joined. Connecting…');
