@@ -1,13 +1,13 @@
 // The second reference: the app's call, and nothing else. The same flow through the same
 // server (the first person waits with the offer made and sends it on peer-joined; the
 // second answers), in a bare page: no local video, no device lists, no chat, no status.
-// Run as page.evaluate(BARE_CALL, [role, room]) in two pages, "first" then "second"; it
-// resolves once that page is in the room, and window.bareCall then resolves to its marks.
+// Run as page.evaluate(BARE_CALL, [role, room]) in two pages, "first" then "second", each
+// opened with BARE_PREVIEW (call_setup.py); it resolves once that page is in the room, and
+// window.bareCall then resolves to its marks.
 async ([role, room]) => {
   const now = () => performance.timeOrigin + performance.now();
   const marks = role === 'second' ? { 'join clicked': now() } : {};
-  // On since the page opened (as the app's camera, once allowed), or turned on now.
-  const camera = window.bareCamera ?? navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  const camera = window.bareCamera;  // on since the page opened, as the app's once allowed
   const socket = new WebSocket(`ws://${location.host}/ws/${room}`);
   const video = document.body.appendChild(document.createElement('video'));
   Object.assign(video, { autoplay: true, muted: true });

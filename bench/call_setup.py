@@ -106,7 +106,7 @@ def loopback(browser, server, think_time=THINK_TIME_S):
 def bare_call(browser, server, number, think_time=THINK_TIME_S):
     """Ms from the second bare page's start to the later of the two first remote frames."""
     room = f"bare-{number}"
-    # The same measuring scripts as the app's pages
+    # The same measuring scripts as the app's pages.
     first_context, first = open_page(browser, server, "/", BARE_PREVIEW)
     first.evaluate(BARE_CALL, ["first", room])
     second_context, second = open_page(browser, server, "/", BARE_PREVIEW)
