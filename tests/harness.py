@@ -44,6 +44,11 @@ def start_call(first, second, room, frames=30):
     return first, second
 
 
+def room_path(room):
+    """The path of `room`'s page, as its link gives it to the people invited."""
+    return f"/room/{room}"
+
+
 class Person:
     def __init__(self, context, name, server_url=""):
         """server_url "" means the context's base_url."""
@@ -72,7 +77,7 @@ class Person:
     # What a person does.
 
     def open_room(self, room):
-        self.page.goto(f"{self.server_url}/room/{room}")
+        self.page.goto(f"{self.server_url}{room_path(room)}")
         return self
 
     def join(self, room=None):
