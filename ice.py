@@ -5,6 +5,7 @@ that expire (coturn's `use-auth-secret`). The secret itself never leaves the ser
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 
 
@@ -18,11 +19,12 @@ def turn_credentials(secret, name, lifetime, now=None):
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(config, name):
-    """RTCConfiguration.iceServers for the person called `name`."""
+def ice_servers(config):
+    """RTCConfiguration.iceServers for one person. Their TURN username names nobody and no
+    room (coturn logs it): random, so that two people's never match."""
     servers = list(config["ICE_SERVERS"])
     if config["TURN_SECRET"] and config["TURN_URLS"]:
         username, credential = turn_credentials(
-            config["TURN_SECRET"], name, config["TURN_CREDENTIAL_SECONDS"])
+            config["TURN_SECRET"], secrets.token_hex(8), config["TURN_CREDENTIAL_SECONDS"])
         servers.append({"urls": config["TURN_URLS"], "username": username, "credential": credential})
     return servers

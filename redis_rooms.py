@@ -1,15 +1,15 @@
 """Rooms shared through Redis, for when several processes (gunicorn workers, hosts behind
 a load balancer) serve one site and the two people in a room may land on different ones.
 
-The same methods and promises as signaling.Rooms, kept across processes:
-- Admission is one Lua script, which Redis runs alone: three people joining at the same
-  instant on three processes still make exactly two members.
+The contract and promises of rooms.py, kept across processes:
+- Admission (and a knock, and its answer) is one Lua script, which Redis runs alone: three
+  people joining at the same instant on three processes still make exactly two members.
 - Everything meant for a person goes through Redis pub/sub, on one channel per process
   (not per room or per connection): a process subscribes once, before it admits anyone,
   so nothing published to a newcomer can arrive before its subscription exists. Redis
   delivers in the order it ran the scripts, so peer-left still comes before a new
-  peer-joined, and the newcomer's welcome before anything relayed to it (its send lock).
-- Each member holds a lease that its process renews every third of REDIS_LEASE_SECONDS.
+  peer-joined; what arrives for a newcomer waits until their welcome is in their mailbox.
+- Each member (and knocker) holds a lease that its process renews every third of REDIS_LEASE_SECONDS.
   If the process dies, the lease lapses and the one who stays is told peer-left.
 
 When Redis is unreachable, new joins get an "unavailable" error. Sockets whose messages
@@ -17,9 +17,7 @@ may have been lost are closed with the same error; pages reconnect by themselves
 rejoin without dropping their call (the media never went through here).
 """
 
-import json
 import logging
-import queue
 import secrets
 import threading
 import time
@@ -28,24 +26,29 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from signaling import SignalingError, check_capacity, room_full
+from protocol import ProtocolError, declined, message, nobody_there, room_full
+from rooms import JOINED, KNOCKING, check_capacity
 
 log = logging.getLogger("signaling.redis")
 # Connections to Redis per process, shared by all its sockets (Redis runs one command at a time).
 REDIS_CONNECTIONS = 50
-# Messages waiting for one person; a person this far behind has stopped reading, and is cut off.
-OUTBOX_LIMIT = 200
 
-# The Lua scripts share this prelude. A member is a hash field of its room; its value is
-# "<process> <lease end, ms> <echo token>".
+# The Lua scripts share this prelude. A room is a hash: each member is a field
+# "<name>@<process>" whose value is "<process> <lease end, ms>"; ":secret" holds the room's
+# secret and ":knock" the knocker, "<member> <process> <lease end, ms>".
+# Besides JSON frames, a process may be told "!admitted <secret>" (its knocker is in) or
+# "!refuse <error code>" (say that error to its person, and close).
 PRELUDE = """
 local room = KEYS[1]
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
 
-local function tell(member, value, frame)
-  local process = string.match(value, '^(%S+)')
+local function tell_at(process, member, frame)
   redis.call('PUBLISH', 'signaling:process:' .. process, member .. '\\n' .. frame)
+end
+
+local function tell(member, value, frame)
+  tell_at(string.match(value, '^(%S+)'), member, frame)
 end
 
 -- The members whose lease runs; lapsed ones are removed and the others told peer-left.
@@ -53,11 +56,13 @@ local function live_members()
   local fields = redis.call('HGETALL', room)
   local live, lapsed = {}, false
   for i = 1, #fields, 2 do
-    if tonumber(string.match(fields[i + 1], '^%S+ (%d+)')) < now then
-      redis.call('HDEL', room, fields[i])
-      lapsed = true
-    else
-      live[#live + 1] = {fields[i], fields[i + 1]}
+    if string.sub(fields[i], 1, 1) ~= ':' then
+      if tonumber(string.match(fields[i + 1], '^%S+ (%d+)')) < now then
+        redis.call('HDEL', room, fields[i])
+        lapsed = true
+      else
+        live[#live + 1] = {fields[i], fields[i + 1]}
+      end
     end
   end
   if lapsed then
@@ -65,16 +70,72 @@ local function live_members()
   end
   return live
 end
+
+-- The knocker, {member, process}, if their lease runs; a lapsed knock ends.
+local function live_knock(live)
+  local value = redis.call('HGET', room, ':knock')
+  if not value then return nil end
+  local member, process, lease = string.match(value, '^(%S+) (%S+) (%d+)$')
+  if tonumber(lease) < now then
+    redis.call('HDEL', room, ':knock')
+    for _, m in ipairs(live) do tell(m[1], m[2], '{"type":"knock-ended"}') end
+    return nil
+  end
+  return {member, process}
+end
+
+local function end_knock(knock, code)
+  redis.call('HDEL', room, ':knock')
+  tell_at(knock[2], knock[1], '!refuse ' .. code)
+end
 """
 
-# ARGV: member, process, echo token, lease ms. Returns the people already there, or -1: full.
+# ARGV: member, process, lease ms, secret. Returns the people already there, -1: full,
+# -2: knocking.
 JOIN = PRELUDE + """
 local live = live_members()
-if #live >= 2 then return -1 end
-redis.call('HSET', room, ARGV[1], ARGV[2] .. ' ' .. (now + ARGV[4]) .. ' ' .. ARGV[3])
-redis.call('PEXPIRE', room, ARGV[4])
+local knock = live_knock(live)
+if #live == 0 then
+  if knock then end_knock(knock, 'nobody-there') end
+  redis.call('DEL', room)
+  redis.call('HSET', room, ':secret', ARGV[4])
+elseif redis.call('HGET', room, ':secret') ~= ARGV[4] then
+  if #live >= 2 or knock then return -1 end
+  redis.call('HSET', room, ':knock', ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. (now + ARGV[3]))
+  redis.call('PEXPIRE', room, ARGV[3])
+  tell(live[1][1], live[1][2], '{"type":"knock"}')
+  return -2
+elseif #live >= 2 then
+  return -1
+end
+if knock then
+  end_knock(knock, 'room-full')
+  for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"knock-ended"}') end
+end
+redis.call('HSET', room, ARGV[1], ARGV[2] .. ' ' .. (now + ARGV[3]))
+redis.call('PEXPIRE', room, ARGV[3])
 for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-joined"}') end
 return #live
+"""
+
+# ARGV: member, "admit" or "decline", lease ms.
+ANSWER = PRELUDE + """
+local live = live_members()
+local knock = live_knock(live)
+if not knock or redis.call('HEXISTS', room, ARGV[1]) == 0 then return 0 end
+if ARGV[2] ~= 'admit' then
+  end_knock(knock, 'declined')
+  return 0
+end
+if #live >= 2 then
+  end_knock(knock, 'room-full')
+  return 0
+end
+redis.call('HDEL', room, ':knock')
+redis.call('HSET', room, knock[1], knock[2] .. ' ' .. (now + ARGV[3]))
+tell_at(knock[2], knock[1], '!admitted ' .. redis.call('HGET', room, ':secret'))
+for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-joined"}') end
+return 1
 """
 
 # ARGV: member, frame. Returns -1 if the sender is no longer a member.
@@ -82,28 +143,39 @@ RELAY = PRELUDE + """
 if redis.call('HEXISTS', room, ARGV[1]) == 0 then return -1 end
 local fields = redis.call('HGETALL', room)
 for i = 1, #fields, 2 do
-  if fields[i] ~= ARGV[1] then tell(fields[i], fields[i + 1], ARGV[2]) end
+  if fields[i] ~= ARGV[1] and string.sub(fields[i], 1, 1) ~= ':' then
+    tell(fields[i], fields[i + 1], ARGV[2])
+  end
 end
 return 0
 """
 
 # ARGV: member, "quiet" to leave without telling the other (they will see it rejoin).
 LEAVE = PRELUDE + """
-if redis.call('HDEL', room, ARGV[1]) == 1 and ARGV[2] ~= 'quiet' then
-  for _, member in ipairs(live_members()) do tell(member[1], member[2], '{"type":"peer-left"}') end
+local knock = live_knock(live_members())
+if knock and knock[1] == ARGV[1] then
+  redis.call('HDEL', room, ':knock')
+  for _, member in ipairs(live_members()) do tell(member[1], member[2], '{"type":"knock-ended"}') end
+elseif redis.call('HDEL', room, ARGV[1]) == 1 then
+  local live = live_members()
+  if ARGV[2] ~= 'quiet' then
+    for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-left"}') end
+  end
+  if #live == 0 and knock then end_knock(knock, 'nobody-there') end
 end
 return 0
 """
 
-# ARGV: lease ms, then this process's members in the room. Returns those not found.
+# ARGV: lease ms, then this process's members and knockers in the room. Returns those not found.
 RENEW = PRELUDE + """
-live_members()
+local knock = live_knock(live_members())
 local missing = {}
 for i = 2, #ARGV do
   local value = redis.call('HGET', room, ARGV[i])
   if value then
-    local process, token = string.match(value, '^(%S+) %d+ (%S*)')
-    redis.call('HSET', room, ARGV[i], process .. ' ' .. (now + ARGV[1]) .. ' ' .. token)
+    redis.call('HSET', room, ARGV[i], string.match(value, '^(%S+)') .. ' ' .. (now + ARGV[1]))
+  elseif knock and knock[1] == ARGV[i] then
+    redis.call('HSET', room, ':knock', knock[1] .. ' ' .. knock[2] .. ' ' .. (now + ARGV[1]))
   else
     missing[#missing + 1] = ARGV[i]
   end
@@ -112,58 +184,71 @@ redis.call('PEXPIRE', room, ARGV[1])
 return missing
 """
 
-# Returns the echo token of the one person waiting in the room, or false.
+# Returns the room's secret if one person waits there, or false.
 WAITING = PRELUDE + """
 local live = live_members()
 if #live ~= 1 then return false end
-return string.match(live[1][2], '^%S+ %d+ (%S*)')
+return redis.call('HGET', room, ':secret')
 """
+
+REFUSALS = {"room-full": room_full, "declined": declined, "nobody-there": nobody_there}
 
 
 def unavailable():
-    return SignalingError("unavailable", "The server cannot reach its room registry just now. "
-                          "Your page will try again in a moment.")
+    return ProtocolError("unavailable", "The server cannot reach its room registry just now. "
+                         "Your page will try again in a moment.")
 
 
 def room_key(room):
-    """The Redis hash of a room's members (the scripts' KEYS[1])."""
+    """The Redis hash of a room (the scripts' KEYS[1])."""
     return f"signaling:room:{room}"
 
 
 class Person:
-    """Someone connected to this process, and where they stand with Redis. What Redis
-    delivers for them waits in their outbox, which a thread of their own writes to their
-    socket: a person whose network stalls holds up their own messages, nobody else's."""
+    """Someone connected to this process, and where they stand with Redis: "new" until the
+    join script has run, then "in" or "knocking". What Redis delivers for a new person
+    waits until their own first message (welcome or knocking) is in their mailbox."""
 
-    def __init__(self, peer):
-        self.peer = peer
-        self.admitted = False  # by the join script: their lease is renewed from then on
+    def __init__(self, member):
+        self.member = member
+        self.state = "new"
         self.quiet = False  # leaves without a "peer-left": they are coming straight back
-        self.outbox = queue.Queue()
-        threading.Thread(target=self._send_all, daemon=True).start()
+        self._held = []
+        self._lock = threading.Lock()
+
+    @property
+    def renewed(self):
+        return self.state != "new"
+
+    def settle(self, state, first_frame):
+        with self._lock:
+            self.member.send(first_frame)
+            self.state = state
+            held, self._held = self._held, []
+            for frame in held:
+                self._pass(frame)
 
     def deliver(self, frame):
-        if self.outbox.qsize() >= OUTBOX_LIMIT:
-            self.peer.log.info("cut off: %d messages wait for it", OUTBOX_LIMIT)
-            self.peer.cut_off()  # its own thread sees the end, and leaves the room
-            return
-        self.outbox.put(frame)
+        with self._lock:
+            if self.state == "new":
+                self._held.append(frame)
+            else:
+                self._pass(frame)
+
+    def _pass(self, frame):
+        if frame.startswith("!admitted "):
+            self.state = "in"
+            self.member.send(self.member.welcome(1, frame.split(" ", 1)[1]))
+        elif frame.startswith("!refuse "):
+            self.member.refuse(REFUSALS[frame.split(" ", 1)[1]]())
+        else:
+            self.member.send(frame)
 
     def send_away(self):
-        """Close their socket with "unavailable" (after what is already in their outbox);
+        """Close their socket with "unavailable" (after what is already in their mailbox);
         their page reconnects and rejoins, and the other person's page keeps the call."""
         self.quiet = True
-        self.outbox.put(unavailable())
-
-    def gone(self):
-        self.outbox.put(None)
-
-    def _send_all(self):
-        while (item := self.outbox.get()) is not None:
-            if isinstance(item, SignalingError):
-                self.peer.refuse(item)
-            else:
-                self.peer.send(item)
+        self.member.refuse(unavailable())
 
 
 class RedisRooms:
@@ -179,7 +264,7 @@ class RedisRooms:
         # Leases are renewed on a connection of their own, never queued behind the sockets.
         self.renewer = redis.Redis.from_url(url, single_connection_client=True, **options)
         self.scripts = {name: self.redis.register_script(body) for name, body in
-                        [("join", JOIN), ("relay", RELAY), ("leave", LEAVE),
+                        [("join", JOIN), ("answer", ANSWER), ("relay", RELAY), ("leave", LEAVE),
                          ("renew", RENEW), ("waiting", WAITING)]}
         self.max_rooms = max_rooms
         self.max_people = max_people
@@ -198,8 +283,8 @@ class RedisRooms:
         if not self._subscribed.wait(5):
             log.warning("Redis is unreachable; joins fail until it answers")
 
-    def _member(self, peer):
-        return f"{peer.name}@{self.process}"
+    def _key(self, member):
+        return f"{member.name}@{self.process}"
 
     def _run(self, script, room, *args, client=None):
         try:
@@ -213,63 +298,71 @@ class RedisRooms:
         if self._subscribed.is_set():
             log.warning(*message)
 
-    def join(self, peer, welcome):
-        """As signaling.Rooms.join; the capacity limits count this process's people."""
+    def join(self, member, secret):
+        """As rooms.MemoryRooms.join; the capacity limits count this process's people."""
         subscription = self._subscriptions
         if not self._subscribed.is_set():
             raise unavailable()
-        member = self._member(peer)
+        key = self._key(member)
         with self._lock:
-            rooms_here = {person.peer.room for person in self._local.values()}
-            check_capacity(len(self._local), len(rooms_here), peer.room not in rooms_here,
+            rooms_here = {person.member.room for person in self._local.values()}
+            check_capacity(len(self._local), len(rooms_here), member.room not in rooms_here,
                            self.max_people, self.max_rooms)
-            person = self._local[member] = Person(peer)  # before Redis knows it, for deliveries
-        with peer.send_lock:  # until the welcome is out, nothing relayed overtakes it
-            try:
-                self._finish_pending_leaves()
-                try:
-                    peers = self._run("join", peer.room, member, self.process, peer.echo_token,
-                                      self.lease_ms)
-                except SignalingError:
-                    # It may have run before the connection failed: take it back, quietly.
-                    self._leave_later(member, peer.room, quiet=True)
-                    raise
-                if peers < 0:
-                    raise room_full()
-                if subscription != self._subscriptions or not self._subscribed.is_set():
-                    # The subscription was lost meanwhile, and messages for us with it.
-                    self._leave_later(member, peer.room, quiet=True)
-                    raise unavailable()
-            except SignalingError:
-                with self._lock:
-                    self._local.pop(member).gone()
-                raise
-            person.admitted = True
-            peer.send_locked(json.dumps(welcome(peers)))
-
-    def relay(self, peer, frame):
-        member = self._member(peer)
+            person = self._local[key] = Person(member)  # before Redis knows it, for deliveries
         try:
-            in_room = self._run("relay", peer.room, member, frame) == 0
-        except SignalingError:
+            self._finish_pending_leaves()
+            try:
+                peers = self._run("join", member.room, key, self.process, self.lease_ms, secret)
+            except ProtocolError:
+                # It may have run before the connection failed: take it back, quietly.
+                self._leave_later(key, member.room, quiet=True)
+                raise
+            if peers == -1:
+                raise room_full()
+            if subscription != self._subscriptions or not self._subscribed.is_set():
+                # The subscription was lost meanwhile, and messages for us with it.
+                self._leave_later(key, member.room, quiet=True)
+                raise unavailable()
+        except ProtocolError:
+            with self._lock:
+                self._local.pop(key)
+            raise
+        if peers == -2:
+            person.settle("knocking", message("knocking"))
+            return KNOCKING
+        person.settle("in", member.welcome(peers))
+        return JOINED
+
+    def answer_knock(self, member, admit):
+        self._run("answer", member.room, self._key(member), "admit" if admit else "decline",
+                  self.lease_ms)
+
+    def relay(self, member, frame):
+        key = self._key(member)
+        if self._local[key].state != "in":
+            return  # a knocker's frames reach nobody
+        try:
+            in_room = self._run("relay", member.room, key, frame) == 0
+        except ProtocolError:
             in_room = False
         if not in_room:  # Redis was lost, or lost this membership: come back afresh
-            self._local[member].quiet = True
+            self._local[key].quiet = True
             raise unavailable()
 
-    def leave(self, peer):
-        member = self._member(peer)
+    def leave(self, member):
+        key = self._key(member)
         with self._lock:
-            person = self._local.pop(member)
-        person.gone()
+            person = self._local.pop(key, None)
+        if person is None:  # refused at the door
+            return
         try:
-            self._run("leave", peer.room, member, "quiet" if person.quiet else "")
-        except SignalingError:
-            self._leave_later(member, peer.room, person.quiet)
+            self._run("leave", member.room, key, "quiet" if person.quiet else "")
+        except ProtocolError:
+            self._leave_later(key, member.room, person.quiet)
 
-    def waiting_token(self, room):
-        token = self._run("waiting", room)
-        return token.decode() if token else None
+    def waiting_secret(self, room):
+        secret = self._run("waiting", room)
+        return secret.decode() if secret else None
 
     def _leave_later(self, member, room, quiet):
         """Retry a leave until Redis takes it; were the membership left to lapse, the other
@@ -307,11 +400,11 @@ class RedisRooms:
                         outage_said = False
                         log.info("Redis: listening on %s", self.channel)
                     elif message["type"] == "message":
-                        member, frame = message["data"].decode().split("\n", 1)
-                        person = self._local.get(member)
+                        key, frame = message["data"].decode().split("\n", 1)
+                        person = self._local.get(key)
                         if person is not None:
                             person.deliver(frame)
-            except (redis.RedisError, SignalingError) as error:
+            except (redis.RedisError, ProtocolError) as error:
                 if not outage_said:  # once per outage, not at every try
                     log.warning("Redis: lost the subscription: %s; trying again every second", error)
                     outage_said = True
@@ -335,7 +428,7 @@ class RedisRooms:
             time.sleep(interval)
             try:
                 self._renew()
-            except (redis.RedisError, SignalingError) as error:
+            except (redis.RedisError, ProtocolError) as error:
                 self._warn("Redis: could not renew leases: %s", error)
             except Exception:  # never let leases lapse for good
                 log.exception("Redis: renewing leases failed")
@@ -343,16 +436,16 @@ class RedisRooms:
     def _renew(self):
         with self._lock:
             rooms = {}
-            for member, person in self._local.items():
-                if person.admitted:
-                    rooms.setdefault(person.peer.room, []).append(member)
+            for key, person in self._local.items():
+                if person.renewed:
+                    rooms.setdefault(person.member.room, []).append(key)
         pipe = self.renewer.pipeline(transaction=False)
         for room, members in rooms.items():
             self.scripts["renew"](keys=[room_key(room)],
                                   args=[self.lease_ms, *members], client=pipe)
         missing = [member.decode() for result in pipe.execute() for member in result]
-        for member in missing:
-            person = self._local.get(member)
+        for key in missing:
+            person = self._local.get(key)
             if person is not None:
                 person.send_away()
         self._finish_pending_leaves(client=self.renewer)
