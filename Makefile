@@ -17,9 +17,15 @@ run: $(VENV)/.installed-run
 
 # Other computers only get the camera on a secure page: https, with a self-signed
 # certificate made on the first run (browsers warn about it once).
+# The app answers only to the host names it trusts: here, this computer's addresses and name.
+LAN_HOSTS = import json, socket, subprocess; found = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split(); \
+  name = socket.gethostname(); print(json.dumps(["localhost", "127.0.0.1", "[::1]", name, name + ".local", \
+  *(f"[{a}]" if ":" in a else a for a in found)]))
+
 run-lan: $(VENV)/.installed-run .lan/cert.crt
 	@echo "On another computer, open https://<this computer's LAN address>:$(PORT)/ and accept the certificate warning."
-	$(BIN)/flask --app app run --host 0.0.0.0 --port $(PORT) --cert .lan/cert.crt --key .lan/cert.key
+	FLASK_TRUSTED_HOSTS='$(shell $(PYTHON) -c '$(LAN_HOSTS)')' \
+	  $(BIN)/flask --app app run --host 0.0.0.0 --port $(PORT) --cert .lan/cert.crt --key .lan/cert.key
 
 .lan/cert.crt: | $(VENV)/.installed-run
 	mkdir -p .lan

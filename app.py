@@ -3,35 +3,69 @@
 Run it with `make run` (or `flask --app app run`) and open the printed URL in two tabs.
 The media never passes through this server: it only relays the offer, the answer and
 the ICE candidates (signaling.py), and the browsers then talk to each other directly.
+
+A room's link is its secret: /room/<name>#<secret>. The part after "#" never leaves the
+browser in a request (so never reaches a log or a Referer); the page gives it to the
+server in its first WebSocket message. Whoever lacks it knocks (rooms.py).
 """
 
+import hmac
 import logging
+import re
 import secrets
-from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_sock import Sock
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import signaling
-from peer import PeerPool, PythonPeer
-from redis_rooms import RedisRooms
+from echo import EchoPeers
+from guarded_socket import guard
+from protocol import BAD_ROOM_MESSAGE, ProtocolError, is_valid_room
+from rooms import MemoryRooms
+from settings import DEFAULTS, check_settings, origin_of
 
 sock = Sock()
+limiter = Limiter(get_remote_address)
 
 ADJECTIVES = ["quiet", "brave", "sunny", "gentle", "swift", "clever", "calm", "bright"]
 ANIMALS = ["otter", "heron", "fox", "panda", "lynx", "whale", "robin", "koala"]
+# Lobby names end in 8 random letters and digits (40 bits): readable, yet no scanner finds
+# them. The secret in the link (128 bits) is what keeps strangers out.
+MADE_NAME = re.compile(r"[a-z]+-[a-z]+-[a-z2-7]{8}")
+NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+# Browsers run only this site's own scripts, styles and connections on these pages, and
+# no other site may frame them. 'self' covers ws:// and wss:// to the same host and port
+# (CSP Level 3), which is where the signaling socket goes.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "connect-src": "'self'",
+    "img-src": "'self' data:",
+    "media-src": "'self' blob:",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+PERMISSIONS_POLICY = "camera=(self), microphone=(self), display-capture=(self)"
 
 
 def random_room_name():
-    """A name that is easy to read aloud, like quiet-otter-42."""
-    pick = secrets.choice
-    return f"{pick(ADJECTIVES)}-{pick(ANIMALS)}-{secrets.randbelow(100)}"
+    """A name that is easy to read aloud and impossible to guess, like quiet-otter-k7q2mfa3."""
+    suffix = "".join(secrets.choice(NAME_ALPHABET) for _ in range(8))
+    return f"{secrets.choice(ADJECTIVES)}-{secrets.choice(ANIMALS)}-{suffix}"
 
 
 def is_allowed_origin(origin):
-    """The app's own origin, or one listed in ALLOWED_ORIGINS. Clients that are not
-    browsers send no Origin and are not asked."""
-    return urlsplit(origin).netloc == request.host or origin in current_app.config["ALLOWED_ORIGINS"]
+    """The app's own origin (scheme, host and port), or one listed in ALLOWED_ORIGINS.
+    Clients that are not browsers send no Origin and are not asked."""
+    own = origin_of(f"{request.scheme}://{request.host}")
+    allowed = {own} | {origin_of(o) for o in current_app.config["ALLOWED_ORIGINS"]}
+    return origin_of(origin) in allowed
 
 
 def own_address():
@@ -48,53 +82,26 @@ def own_address():
 def make_rooms(config):
     """Rooms in memory, or in Redis when REDIS_URL names one (to run several processes)."""
     if config["REDIS_URL"]:
+        from redis_rooms import RedisRooms
         return RedisRooms(config["REDIS_URL"], config["MAX_ROOMS"], config["MAX_PEOPLE"],
                           config["REDIS_LEASE_SECONDS"])
-    return signaling.Rooms(config["MAX_ROOMS"], config["MAX_PEOPLE"])
+    return MemoryRooms(config["MAX_ROOMS"], config["MAX_PEOPLE"])
+
+
+def joins_limit():
+    return f"{current_app.config['JOINS_PER_MINUTE']}/minute"
 
 
 def create_app(test_config=None):
     app = Flask(__name__)
-    app.config.from_mapping(
-        # RTCConfiguration.iceServers handed to every browser. Empty means host
-        # candidates only: enough on one machine or one LAN, not across NATs.
-        ICE_SERVERS=[],
-        # TURN with time-limited credentials (coturn's use-auth-secret): its URLs, the
-        # secret shared with coturn (static-auth-secret), and how long each pair lasts.
-        TURN_URLS=[],
-        TURN_SECRET="",
-        TURN_CREDENTIAL_SECONDS=3600,
-        # "relay" makes every browser use TURN only (to test TURN, or to hide addresses).
-        ICE_TRANSPORT_POLICY="all",
-        # Largest signaling message accepted, in bytes. An SDP is a few KiB.
-        MAX_MESSAGE_BYTES=64 * 1024,
-        # Seconds between WebSocket pings; a peer that misses one is gone.
-        PING_INTERVAL=25,
-        # Pages on other origins allowed to open the WebSocket (the app's own always is).
-        ALLOWED_ORIGINS=[],
-        # Flood control per socket: a burst, then a steady rate (messages per second).
-        # A call's start is ~20 candidates and two descriptions; 200 leaves room to spare.
-        MESSAGE_BURST=200,
-        MESSAGE_RATE=50,
-        # What one process holds (each socket is a thread).
-        MAX_ROOMS=500,
-        MAX_PEOPLE=1000,
-        # "Call the echo peer": how many may run at once, and for how many seconds each.
-        ECHO_PEERS=4,
-        ECHO_SECONDS=300,
-        # Where echo peers reach the signaling server; "" is this process, found from the
-        # address it listens on. Behind gunicorn or a proxy, name it (e.g. ws://127.0.0.1:8000).
-        ECHO_SERVER_URL="",
-        # Share the rooms between processes through Redis (e.g. redis://127.0.0.1:6379/0);
-        # "" keeps them in this process's memory. With Redis, a crashed process's people
-        # are reported gone within REDIS_LEASE_SECONDS and a third.
-        REDIS_URL="",
-        REDIS_LEASE_SECONDS=3,
-    )
+    app.config.from_mapping(DEFAULTS)
     # FLASK_PING_INTERVAL=10, FLASK_ICE_SERVERS='[{"urls": "stun:..."}]' and so on.
     app.config.from_prefixed_env()
     if test_config:
         app.config.from_mapping(test_config)
+    check_settings(app.config)
+    if not app.config["SECRET_KEY"]:  # one process: a key of its own is enough
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.config.setdefault(
         "SOCK_SERVER_OPTIONS",
         {
@@ -104,8 +111,25 @@ def create_app(test_config=None):
             "max_message_size": 4 * app.config["MAX_MESSAGE_BYTES"],
         },
     )
+    if app.config["PROXIES"]:  # the client's address and scheme, as that many proxies say
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("aioice").setLevel(logging.WARNING)  # the echo peers' ICE checks
+
+    Talisman(app, force_https=False, strict_transport_security=False,  # nginx does both
+             session_cookie_secure=False, frame_options="DENY",
+             content_security_policy=CONTENT_SECURITY_POLICY,
+             referrer_policy="no-referrer", permissions_policy=PERMISSIONS_POLICY)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis out of reach: count in this process's memory meanwhile rather than fail.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter.init_app(app)
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        return {"error": "rate-limited", "message": "Too many new calls from your address "
+                f"(at most {app.config['JOINS_PER_MINUTE']} a minute). Try again in a minute."}, 429
 
     @app.before_request
     def refuse_foreign_origins():
@@ -117,23 +141,43 @@ def create_app(test_config=None):
         if reaches_rooms and origin and not is_allowed_origin(origin):
             abort(403, "This origin may not reach the rooms.")
 
+    @app.before_request
+    def hold_a_socket():
+        """At most SOCKETS_PER_ADDRESS signaling sockets from one address at once, and the
+        socket guarded (guarded_socket.py) before flask-sock takes it."""
+        if request.endpoint != "__flask_sock.ws":
+            return
+        if not app.extensions["sockets"].take(request.remote_addr):
+            return {"error": "too-many", "message": "Too many open calls from your address."}, 429
+        g.holds_socket = True
+        guard(request.environ, app.config["MAX_MESSAGE_BYTES"])
+
+    @app.teardown_request
+    def release_socket(error=None):
+        if g.pop("holds_socket", False):
+            app.extensions["sockets"].give_back(request.remote_addr)
+
     @app.get("/")
     def lobby():
-        return render_template("lobby.html", suggestion=random_room_name())
+        return render_template("lobby.html")
+
+    @app.get("/new")
+    def new_room():
+        """A room nobody can find; the page adds the secret to its link."""
+        return redirect(url_for("room", room=random_room_name()))
 
     @app.get("/join")
     def join():
-        room = request.args.get("room", "").strip() or random_room_name()
-        if not signaling.is_valid_room(room):
-            return render_template("lobby.html", suggestion=random_room_name(),
-                                   error=signaling.BAD_ROOM_MESSAGE, room=room), 400
+        room = request.args.get("room", "").strip()
+        if not is_valid_room(room):
+            return render_template("lobby.html", error=BAD_ROOM_MESSAGE, room=room), 400
         return redirect(url_for("room", room=room))
 
     @app.get("/room/<room>")
     def room(room):
-        if not signaling.is_valid_room(room):
-            abort(404, signaling.BAD_ROOM_MESSAGE)
-        return render_template("room.html", room=room)
+        if not is_valid_room(room):
+            abort(404, BAD_ROOM_MESSAGE)
+        return render_template("room.html", room=room, guessable=not MADE_NAME.fullmatch(room))
 
     @app.get("/tutorial/<int:step>")
     def tutorial(step):
@@ -146,38 +190,44 @@ def create_app(test_config=None):
         room = request.args.get("room")
         if not room:  # a shareable address for the second tab
             return redirect(url_for("tutorial", step=3, room=random_room_name()))
-        if not signaling.is_valid_room(room):
-            abort(404, signaling.BAD_ROOM_MESSAGE)
-        return render_template("room.html", room=room, signal_log=True)
+        if not is_valid_room(room):
+            abort(404, BAD_ROOM_MESSAGE)
+        return render_template("room.html", room=room, signal_log=True,
+                               guessable=not MADE_NAME.fullmatch(room))
 
     @app.post("/room/<room>/echo")
+    @limiter.shared_limit(joins_limit, scope="joins")
     def call_echo_peer(room):
         """Bring a Python peer (peer.py) into the room that sends back what it receives:
         a person alone sees and hears themselves through a real WebRTC round trip.
-        It runs on its own asyncio loop in a thread of this process, and leaves when
-        the person does or after ECHO_SECONDS. Only the person waiting may ask: the
-        request carries the echoToken of their welcome."""
-        if not signaling.is_valid_room(room):
-            abort(404, signaling.BAD_ROOM_MESSAGE)
-        try:
-            waiting_token = app.extensions["rooms"].waiting_token(room)
-        except signaling.SignalingError as error:  # Redis unreachable
-            return {"error": str(error)}, 503
-        if waiting_token is None:
-            return {"error": "The echo peer only joins a room where one person waits."}, 409
+        It runs in a process of its own (echo.py). Only someone in the room may ask: the
+        request carries the echoToken of their welcome, checked before the room is
+        looked at, so that a stranger learns nothing about any room."""
         token = (request.get_json(silent=True) or {}).get("token")
-        if not isinstance(token, str) or not secrets.compare_digest(token, waiting_token):
-            return {"error": "Only the person waiting in this room may call the echo peer."}, 403
-        echo = PythonPeer(room, app.config["ECHO_SERVER_URL"] or own_address(),
-                          send="echo", stay=False, lifetime=app.config["ECHO_SECONDS"],
-                          verify_tls=bool(app.config["ECHO_SERVER_URL"]))
-        if not app.extensions["echo_peers"].start(echo):
+        expected = signaling.echo_token(app.config["SECRET_KEY"], room)
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+            return {"error": "Only someone in this room may call the echo peer."}, 403
+        try:
+            secret = app.extensions["rooms"].waiting_secret(room)
+        except ProtocolError as error:  # Redis unreachable
+            return {"error": str(error)}, 503
+        if secret is None:
+            return {"error": "The echo peer only joins a room where one person waits."}, 409
+        server = app.config["ECHO_SERVER_URL"] or own_address()
+        if not app.extensions["echo_peers"].start(f"{server}/room/{room}#{secret}", request.remote_addr,
+                                                  insecure=not app.config["ECHO_SERVER_URL"]):
             return {"error": "All echo peers are busy. Try again in a few minutes."}, 503
         return {"room": room}, 202
 
-    app.extensions["echo_peers"] = PeerPool(app.config["ECHO_PEERS"])
+    app.extensions["echo_peers"] = EchoPeers(app.config["ECHO_PEERS"], app.config["ECHO_PEERS_PER_ADDRESS"],
+                                             app.config["ECHO_SECONDS"], app.config["ECHO_OFFER_SECONDS"])
+    app.extensions["sockets"] = signaling.SocketsPerAddress(app.config["SOCKETS_PER_ADDRESS"])
     app.extensions["rooms"] = make_rooms(app.config)
     sock.init_app(app)
+    # New signaling sockets count against the same limit as echo requests.
+    ws_endpoint = "__flask_sock.ws"
+    app.view_functions[ws_endpoint] = limiter.shared_limit(joins_limit, scope="joins")(
+        app.view_functions[ws_endpoint])
     return app
 
 

@@ -1,10 +1,15 @@
 """A Python peer: joins a room of the call app exactly as a browser does, with aiortc.
 
-    python peer.py ROOM                     # sends a moving test pattern and a 440 Hz tone
-    python peer.py ROOM --echo              # sends back what the other person sends
-    python peer.py ROOM --play film.mp4 --record call.mp4 --server http://host:5000
+    python peer.py 'http://host:5000/room/NAME#SECRET'   # the room's link: goes straight in
+    python peer.py NAME --server http://host:5000        # no secret: knocks if someone is there
+    python peer.py LINK --echo                           # sends back what the other person sends
+    python peer.py LINK --play film.mp4 --record call.mp4
+    python peer.py NAME --admit                          # lets in whoever knocks
 
-It speaks the wire protocol of signaling.py (README.md). Two things differ from the
+Without --play or --echo it sends a moving test pattern and a 440 Hz tone. The link can
+also come from the environment (PEER_LINK), where other users cannot read it.
+
+It speaks the wire protocol of protocol.py (README.md). Two things differ from the
 browser's peer.js, both because of aiortc: setLocalDescription waits until every local
 candidate is gathered and writes them into the SDP, so this peer never trickles its own
 candidates (it only adds the browser's); and it never renegotiates on its own, so the
@@ -15,6 +20,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import secrets
 import signal
 import ssl
 import sys
@@ -22,6 +29,7 @@ import threading
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy,
                     RTCPeerConnection, RTCSessionDescription)
@@ -30,6 +38,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidHandshake, InvalidURI
+
+from protocol import CLOSING_ERRORS
 
 # ffmpeg's lavfi makes the picture and the sound: no file needed, and it plays in real time.
 PATTERN = "testsrc2=size=640x480:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
@@ -72,6 +82,16 @@ def peak_level(frame):
     return max(map(abs, samples), default=0) / 32768
 
 
+def parse_link(link, server="http://127.0.0.1:5000"):
+    """'http://host:5000/room/NAME#SECRET' -> (server, NAME, SECRET); a bare NAME -> (server,
+    NAME, None): no secret, so the peer knocks where someone is."""
+    parts = urlsplit(link)
+    if not parts.scheme:
+        return server, link, None
+    room = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return f"{parts.scheme}://{parts.netloc}", room, parts.fragment or None
+
+
 def websocket_url(server, room):
     """http://host:5000 -> ws://host:5000/ws/ROOM (https -> wss)."""
     return f"{server.rstrip('/').replace('http', 'ws', 1)}/ws/{room}"
@@ -90,22 +110,33 @@ def parse_candidate(fields):
 
 class Echo(MediaStreamTrack):
     """Sends back the other person's track of the same kind, once it arrives. It exists
-    from the start so that it is in the offer even when this peer offers first."""
+    from the start so that it is in the offer even when this peer offers first. A picture
+    larger than `max_picture` (width, height) is scaled down before it is encoded again."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, max_picture=None):
         super().__init__()
         self.kind = kind
+        self.max_picture = max_picture
         self.source = asyncio.get_running_loop().create_future()
 
     async def recv(self):
         source = await self.source
-        return await source.recv()
+        frame = await source.recv()
+        if self.kind == "video" and self.max_picture:
+            width, height = self.max_picture
+            scale = min(width / frame.width, height / frame.height)
+            if scale < 1:
+                resized = frame.reformat(width=int(frame.width * scale) // 2 * 2,
+                                         height=int(frame.height * scale) // 2 * 2)
+                resized.pts, resized.time_base = frame.pts, frame.time_base
+                return resized
+        return frame
 
 
 class Call:
     """One RTCPeerConnection with one other person: what it sends, receives and records."""
 
-    def __init__(self, configuration, send, play, record):
+    def __init__(self, configuration, send, play, record, max_picture=None):
         self.pc = RTCPeerConnection(configuration)
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
         self.received = Received()
@@ -114,13 +145,14 @@ class Call:
         self.player = None
         self.echoes = {}
         self.recorder = MediaRecorder(record) if record else None
+        self.max_picture = max_picture
         self.add_outgoing_tracks(send, play)
         self.pc.on("track", self.handle_track)
         self.pc.on("connectionstatechange", self.handle_connection_state)
 
     def add_outgoing_tracks(self, send, play):
         if send == "echo":
-            self.echoes = {kind: Echo(kind) for kind in ("audio", "video")}
+            self.echoes = {kind: Echo(kind, self.max_picture) for kind in ("audio", "video")}
             tracks = self.echoes.values()
         else:
             self.player = (MediaPlayer(play, loop=True) if send == "play"
@@ -212,17 +244,27 @@ class Call:
 class PythonPeer:
     """A person who joins ROOM and takes every call that comes, until stopped.
 
+    secret: the room's, from its link (None: one of its own, so it knocks where someone is).
     send: "pattern", "echo" or "play" (the file `play`); record: a file for what arrives.
-    stay=False leaves when the other person does; lifetime caps the visit in seconds."""
+    stay=False leaves when the other person does; lifetime caps the visit in seconds;
+    offer_seconds: leave if, let in second, no offer comes within that many seconds.
+    admit: let in whoever knocks (otherwise knocks are only logged)."""
 
     def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
-                 record=None, stay=True, lifetime=None, verify_tls=True):
+                 record=None, stay=True, lifetime=None, verify_tls=True, secret=None,
+                 offer_seconds=None, admit=False, max_picture=None):
         self.room = room
+        self.server = server.rstrip("/")
         self.url = websocket_url(server, room)
+        self.secret = secret or secrets.token_urlsafe(16)
+        self.has_link = secret is not None
         self.send_mode, self.play, self.record = send, play, record
         self.stay = stay
         self.lifetime = lifetime
         self.verify_tls = verify_tls  # False: wss:// to a self-signed server (our own)
+        self.offer_seconds = offer_seconds
+        self.admit = admit
+        self.max_picture = max_picture
         self.polite = False
         self.configuration = RTCConfiguration()
         self.call = None
@@ -230,7 +272,19 @@ class PythonPeer:
         self.socket = None
         self.closing = None
         self.stopping = False
+        self.offer_timer = None
         self.joined = threading.Event()  # set at the welcome: for code in other threads
+        self.knocking = threading.Event()  # set while it waits to be let in
+
+    @classmethod
+    def from_link(cls, link, **options):
+        server, room, secret = parse_link(link, options.pop("server", "http://127.0.0.1:5000"))
+        return cls(room, server, secret=secret, **options)
+
+    @property
+    def link(self):
+        """The room's link, which lets its holder straight in."""
+        return f"{self.server}/room/{self.room}#{self.secret}"
 
     @property
     def received(self):
@@ -247,6 +301,7 @@ class PythonPeer:
             raise PeerError("no-server", f"Cannot reach the signaling server at {self.url}: "
                             f"{str(error) or type(error).__name__}") from None
         try:
+            await self.socket.send(json.dumps({"type": "join", "secret": self.secret}))
             async with asyncio.timeout(self.lifetime):
                 async for frame in self.socket:
                     if self.stopping or await self.handle(json.loads(frame)) == "leave":
@@ -256,8 +311,15 @@ class PythonPeer:
         except ConnectionClosedError as error:
             raise PeerError("server-gone", f"The signaling server went away: {error}") from None
         finally:
+            if self.offer_timer:
+                self.offer_timer.cancel()
             await self.end_call()
             await self.socket.close()
+
+    async def leave_without_offer(self):
+        await asyncio.sleep(self.offer_seconds)
+        log.info("no offer in %s s: leaving", self.offer_seconds)
+        self.stop()
 
     def tls_options(self):
         """No options (websockets verifies the certificate), or, with verify_tls=False, a
@@ -279,6 +341,13 @@ class PythonPeer:
         match message["type"]:
             case "welcome":
                 return await self.handle_welcome(message)
+            case "knocking":
+                self.knocking.set()
+                log.info("someone is in %s: waiting for them to let us in", self.room)
+            case "knock":
+                return await self.handle_knock()
+            case "knock-ended":
+                log.info("the knock ended")
             case "peer-joined":
                 return await self.handle_peer_joined()
             case "peer-left":
@@ -296,8 +365,18 @@ class PythonPeer:
             case other:
                 log.warning("ignored a message of unknown type %r", other)
 
+    async def handle_knock(self):
+        if self.admit:
+            log.info("someone knocks: letting them in")
+            await self.socket.send(json.dumps({"type": "admit"}))
+        else:
+            log.info("someone without the link knocks (start with --admit to let them in)")
+
     async def handle_welcome(self, message):
+        self.knocking.clear()
         self.joined.set()
+        if "secret" in message:  # let in by a knock: now we hold the link
+            self.secret = message["secret"]
         self.polite = message["polite"]
         # The browser's iceServers and iceTransportPolicy, in aiortc's classes.
         self.configuration = RTCConfiguration(
@@ -309,6 +388,8 @@ class PythonPeer:
             log.info("joined %s: waiting for someone", self.room)
         else:
             log.info("joined %s: waiting for the offer of the person there", self.room)
+            if self.offer_seconds and not self.offer_timer:
+                self.offer_timer = asyncio.ensure_future(self.leave_without_offer())
 
     async def handle_peer_joined(self):
         # The one who was waiting offers, as in the browser.
@@ -320,6 +401,8 @@ class PythonPeer:
         await self.send(offer)
 
     async def handle_offer(self, message):
+        if self.offer_timer:
+            self.offer_timer.cancel()
         if self.call and self.call.pc.connectionState in ("failed", "closed"):
             await self.end_call()
         if self.call and self.call.pc.signalingState != "stable":
@@ -342,13 +425,14 @@ class PythonPeer:
         log.info("the other person left: waiting for the next one")
 
     def handle_server_error(self, message):
-        if message["code"] in ("bad-room", "room-full", "server-full", "too-large", "rate-limited"):
+        if message["code"] in CLOSING_ERRORS and message["code"] != "unavailable":
             raise PeerError(message["code"], message["message"])
         log.warning("the server says %s: %s", message["code"], message["message"])
 
     def new_call(self):
         self.calls += 1
-        self.call = Call(self.configuration, self.send_mode, self.play, self.recording_path())
+        self.call = Call(self.configuration, self.send_mode, self.play, self.recording_path(),
+                         self.max_picture)
         return self.call
 
     def recording_path(self):
@@ -406,36 +490,18 @@ class PeerThread:
         self.thread.join(timeout)
 
 
-class PeerPool:
-    """At most `limit` PeerThreads at once: the app's echo peers."""
-
-    def __init__(self, limit):
-        self.limit = limit
-        self.lock = threading.Lock()
-        self.threads = []
-
-    def start(self, peer):
-        """Start `peer` in a thread, or return None if `limit` are already running."""
-        with self.lock:
-            self.threads = [thread for thread in self.threads if thread.is_alive()]
-            if len(self.threads) >= self.limit:
-                return None
-            self.threads.append(PeerThread(peer))
-            return self.threads[-1]
-
-    def running(self):
-        with self.lock:
-            return [thread for thread in self.threads if thread.is_alive()]
-
-    def stop_all(self):
-        for thread in self.running():
-            thread.stop()
+def picture_size(text):
+    width, _, height = text.partition("x")
+    return int(width), int(height)
 
 
 def main():
     parser = argparse.ArgumentParser(description="Join a room of the call app from Python.")
-    parser.add_argument("room", help="the room's name, as in /room/NAME")
-    parser.add_argument("--server", default="http://127.0.0.1:5000", help="the app's address")
+    parser.add_argument("link", nargs="?", default=os.environ.get("PEER_LINK"),
+                        help="the room's link, http://host:5000/room/NAME#SECRET (or $PEER_LINK); "
+                             "a bare NAME knocks where someone is")
+    parser.add_argument("--server", default="http://127.0.0.1:5000",
+                        help="the app's address, for a bare room NAME")
     sending = parser.add_mutually_exclusive_group()
     sending.add_argument("--pattern", dest="send", action="store_const", const="pattern",
                          help="send a moving test pattern and a tone (the default)")
@@ -445,15 +511,31 @@ def main():
     parser.add_argument("--record", metavar="FILE", help="write what arrives to a file")
     parser.add_argument("--once", action="store_true",
                         help="leave when the other person leaves, instead of waiting for the next")
+    parser.add_argument("--admit", action="store_true", help="let in whoever knocks")
+    parser.add_argument("--lifetime", type=float, metavar="SECONDS", help="leave after this long")
+    parser.add_argument("--offer-seconds", type=float, metavar="SECONDS",
+                        help="let in second, leave if no offer comes within this long")
+    parser.add_argument("--max-picture", type=picture_size, metavar="WxH",
+                        help="with --echo, scale larger pictures down to this first")
+    parser.add_argument("--insecure", action="store_true",
+                        help="take the server's self-signed certificate (wss://)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log aiortc's details too")
     args = parser.parse_args()
+    if not args.link:
+        parser.error("give the room's link (or set PEER_LINK)")
 
+    send = "play" if args.play else args.send or "pattern"
+    peer = PythonPeer.from_link(
+        args.link, server=args.server, send=send, play=args.play, record=args.record,
+        stay=not args.once, lifetime=args.lifetime, verify_tls=not args.insecure,
+        offer_seconds=args.offer_seconds, admit=args.admit, max_picture=args.max_picture)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format=f"%(asctime)s [{args.room}] %(name)s %(message)s")
+                        format=f"%(asctime)s [{peer.room}] %(name)s %(message)s")
     if not args.verbose:
         logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per ICE check
-    send = "play" if args.play else args.send or "pattern"
-    peer = PythonPeer(args.room, args.server, send, args.play, args.record, stay=not args.once)
+    if not peer.has_link:
+        log.info("no secret in the link: opening %s, or knocking if someone is there "
+                 "(this peer's own link: share it only with whom you call)", peer.room)
 
     async def run():
         for signal_number in (signal.SIGINT, signal.SIGTERM):
