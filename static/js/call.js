@@ -18,6 +18,7 @@ import { ScreenShare } from './screen-share.js';
 import { watchStats } from './stats.js';
 
 const room = document.querySelector('main').dataset.room;
+let secret = roomSecret();
 const statusText = document.getElementById('status');
 const localVideo = document.getElementById('local-video');
 const remoteVideo = document.getElementById('remote-video');
@@ -30,6 +31,9 @@ const chatButton = document.getElementById('chat-button');
 const shareButton = document.getElementById('share-button');
 const statsButton = document.getElementById('stats-button');
 const copyLinkButton = document.getElementById('copy-link-button');
+const knockPanel = document.getElementById('knock');
+const admitButton = document.getElementById('admit-button');
+const declineButton = document.getElementById('decline-button');
 
 let camera = null;  // the promise of the local stream: set when the camera starts
 let localStream = null;
@@ -42,6 +46,18 @@ let echoToken = null;  // proves to the server that a request for the echo peer 
 let heldSignals = null;  // while we are alone: our Peer's offer and candidates, kept for whoever joins
 let deviceSwitches = Promise.resolve();  // one switch at a time
 const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
+
+// The room's secret is the part of its link after "#": browsers never send it in a
+// request, so it reaches no server log and no Referer. A page opened without one (a typed
+// name, a cut link) makes its own: it opens an empty room with it, or knocks.
+function roomSecret() {
+  const given = location.hash.slice(1);
+  if (/^[A-Za-z0-9_-]{22,64}$/.test(given)) return given;
+  const bytes = crypto.getRandomValues(new Uint8Array(16));  // 128 bits
+  const made = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  history.replaceState(null, '', `#${made}`);
+  return made;
+}
 
 function log(text) {
   console.log(`[call ${room}] ${text}`);
@@ -151,7 +167,7 @@ async function join() {
   setStatus('starting', localStream ? 'Entering the room…' : 'Starting your camera and microphone…');
   // The camera and the server at once: each takes a moment, and the offer needs both.
   const channel = signaling = new SignalingChannel(signalingUrl(room), {
-    onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
+    secret, onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
   });
   const [media, connection] = await Promise.allSettled([startCamera(), channel.open()]);
   if (signaling !== channel) {
@@ -173,6 +189,12 @@ async function handleSignal(message) {
   switch (message.type) {
     case 'welcome':
       return handleWelcome(message);
+    case 'knocking':
+      return setStatus('knocking', 'Someone is in this room. Waiting for them to let you in…');
+    case 'knock':
+      return showKnock(true);
+    case 'knock-ended':
+      return showKnock(false);
     case 'peer-joined':
       return handlePeerJoined();
     case 'peer-left':
@@ -191,6 +213,10 @@ async function handleSignal(message) {
 }
 
 function handleWelcome(welcome) {
+  if (welcome.secret) {  // let in by a knock: now our link is the room's, for rejoining
+    secret = signaling.secret = welcome.secret;
+    history.replaceState(null, '', `#${secret}`);
+  }
   const { peers, polite: isPolite, iceServers: servers, iceTransportPolicy: policy } = welcome;
   polite = isPolite;
   iceServers = servers;
@@ -305,8 +331,25 @@ function handlePeerLeft() {
   return prepareOffer();
 }
 
+// Someone without the link asks to join: only the person waiting lets them in.
+function showKnock(knocking) {
+  knockPanel.hidden = !knocking;
+  if (knocking) admitButton.focus();
+}
+
+function answerKnock(type) {
+  showKnock(false);
+  signaling?.send({ type });
+}
+
 function handleServerError({ code, message }) {
   log(`server error ${code}: ${message}`);
+  if (code === 'declined') {
+    return leave('declined', 'The person in this room did not let you in.');
+  }
+  if (code === 'nobody-there') {
+    return leave('idle', 'The person you asked has left the room. Press Join to enter it again.');
+  }
   // With a call up, we are back from an outage and our old place is not free yet: the
   // server closes the socket, and the signaling channel tries again.
   if (code === 'room-full' && !isCallUp()) {
@@ -331,6 +374,7 @@ function closePeer() {
 }
 
 function leave(state, sentence) {
+  showKnock(false);
   signaling?.close();
   signaling = null;
   closePeer();
@@ -438,7 +482,7 @@ function updateShareButton(sharing) {
   shareButton.setAttribute('aria-pressed', String(sharing));
 }
 
-// The room's address is the invitation: one click puts it on the clipboard.
+// The room's address, with its secret, is the invitation: one click puts it on the clipboard.
 async function copyLink() {
   try {
     await navigator.clipboard.writeText(location.href);
@@ -484,6 +528,8 @@ echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
 copyLinkButton.addEventListener('click', copyLink);
+admitButton.addEventListener('click', () => answerKnock('admit'));
+declineButton.addEventListener('click', () => answerKnock('decline'));
 watchStats(() => peer?.pc);
 shareButton.addEventListener('click', toggleScreenShare);
 onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));

@@ -6,8 +6,28 @@ const form = document.getElementById('chat-form');
 const input = document.getElementById('chat-input');
 const sendButton = document.getElementById('chat-send');
 
+// What the other browser may send us is capped: the page stays small and responsive
+// whatever it does. The input box holds MAX_TEXT characters, so ours always fit.
+const MAX_TEXT = 1000;
+const MAX_FRAME = 4 * MAX_TEXT + 100;  // a text message in JSON, escapes and all
+const MAX_SHOWN = 200;  // the oldest messages go first
+const BURST = 20;  // messages at once, then
+const PER_SECOND = 5;
+
 let channel = null;
 let nextId = 1;
+let tokens = BURST;
+let lastRefill = performance.now();
+
+// A token bucket: a person types a few messages a second at most, a script thousands.
+function allowIncoming() {
+  const now = performance.now();
+  tokens = Math.min(BURST, tokens + ((now - lastRefill) / 1000) * PER_SECOND);
+  lastRefill = now;
+  if (tokens < 1) return false;
+  tokens -= 1;
+  return true;
+}
 
 // Both sides make the same channel ("negotiated", id 0) as soon as they make the peer
 // connection: neither waits for the other to announce it, and it goes in the first offer.
@@ -33,6 +53,7 @@ function setReady(ready) {
 
 // From the other browser, so checked like anything from the network.
 function receive(data) {
+  if (typeof data !== 'string' || data.length > MAX_FRAME || !allowIncoming()) return;
   let message;
   try {
     message = JSON.parse(data);
@@ -42,7 +63,7 @@ function receive(data) {
   if (!Number.isInteger(message?.id)) return;
   switch (message.type) {
     case 'text':
-      show('them', String(message.text));
+      show('them', String(message.text).slice(0, MAX_TEXT));
       if (channel?.readyState === 'open') {
         channel.send(JSON.stringify({ type: 'delivered', id: message.id }));
       }
@@ -61,6 +82,7 @@ function show(from, text, id) {
   item.textContent = text;
   if (id) item.dataset.id = id;
   list.append(item);
+  while (list.children.length > MAX_SHOWN) list.firstElementChild.remove();
   item.scrollIntoView({ block: 'nearest' });
 }
 

@@ -2,6 +2,8 @@
 // Messages are JSON objects with a "type". Incoming messages are handled strictly one at a
 // time, in order: an async handler finishes (say, setRemoteDescription) before the next
 // message (say, a candidate that needs that description) is looked at.
+// The first message on every socket is {type: 'join', secret}: the room's secret, the part
+// of its link after "#", which never travels in a URL the server logs.
 // If the socket drops, it comes back by itself, waiting longer after each failed try;
 // the server then sends a new "welcome".
 
@@ -15,8 +17,9 @@ export function signalingUrl(room) {
 }
 
 export class SignalingChannel {
-  constructor(url, { onMessage, onDisconnect = () => {}, log = console.log }) {
+  constructor(url, { secret, onMessage, onDisconnect = () => {}, log = console.log }) {
     this.url = url;
+    this.secret = secret;  // the page may change it (a knock let us in: we get the room's)
     this.onMessage = onMessage;
     this.onDisconnect = onDisconnect;
     this.log = log;
@@ -33,6 +36,7 @@ export class SignalingChannel {
       this.socket = socket;
       socket.onopen = () => {
         this.failedTries = 0;
+        socket.send(JSON.stringify({ type: 'join', secret: this.secret }));
         resolve();
       };
       socket.onerror = () => reject(new Error(`could not reach ${this.url}`));
@@ -51,7 +55,7 @@ export class SignalingChannel {
     const longest = RETRY_DELAYS_MS[Math.min(this.failedTries, RETRY_DELAYS_MS.length - 1)];
     const delay = Math.round(longest * (0.5 + Math.random() / 2));
     this.failedTries += 1;
-    this.queue.then(() => this.onDisconnect(delay));
+    this.queue.then(() => this.socket && this.onDisconnect(delay));  // unless we left meanwhile
     this.retryTimer = setTimeout(() => {
       this.log('signaling: reconnecting');
       this.open().catch(() => {});  // a failed try closes, and onclose retries again
