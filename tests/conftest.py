@@ -27,9 +27,15 @@ FAKE_MEDIA_ARGS = [
 ]
 
 
+# The limits per client address would stop a test suite, whose every socket comes from
+# 127.0.0.1; the tests of those limits set their own.
+TEST_CONFIG = {"TESTING": True, "JOINS_PER_MINUTE": 100_000, "SOCKETS_PER_ADDRESS": 100_000}
+TEST_ENV = {"FLASK_JOINS_PER_MINUTE": "100000", "FLASK_SOCKETS_PER_ADDRESS": "100000"}
+
+
 @pytest.fixture
 def app():
-    return create_app({"TESTING": True})
+    return create_app(TEST_CONFIG)
 
 
 @pytest.fixture
@@ -58,7 +64,7 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server():
-    server = LiveServer(create_app({"TESTING": True}))
+    server = LiveServer(create_app(TEST_CONFIG))
     yield server
     server.stop()
 
@@ -69,7 +75,7 @@ def start_server():
     servers = []
 
     def start(config):
-        server = LiveServer(create_app({"TESTING": True, **config}))
+        server = LiveServer(create_app({**TEST_CONFIG, **config}))
         servers.append(server)
         return server
 
@@ -112,7 +118,7 @@ class ServerProcess:
 
     def __init__(self, port, env, args=(), command=None):
         self.port = port
-        self.env = {**os.environ, **env}
+        self.env = {**os.environ, **TEST_ENV, **env}
         self.args = list(args)
         self.command = command or (lambda port: [
             sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port), *self.args])
@@ -219,7 +225,8 @@ def scale_out(redis_server, server_process):
     `redis_server`, as two hosts (or two gunicorn workers) would, and returns both."""
 
     def start(lease_seconds=3):
-        env = {"FLASK_REDIS_URL": redis_server.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds)}
+        env = {"FLASK_REDIS_URL": redis_server.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds),
+               "FLASK_SECRET_KEY": "the same on every process"}
         return server_process(env), server_process(env)
 
     return start
@@ -253,10 +260,14 @@ def person(new_context):
     """person("ana") is someone at their own computer: a browser context of their own
     (with Playwright's context options, if given), using the session's live server unless
     server_url names another.
-    Any uncaught exception or console error in their page fails the test."""
+    Any uncaught exception or console error in their page fails the test.
+    Playwright's wait_for_function runs its predicate through eval in the page, which the
+    app's Content-Security-Policy forbids (no 'unsafe-eval'): people set the policy aside
+    unless bypass_csp=False (test_hostile_clients.py makes a call with it in force)."""
     people = []
 
     def make(name, server_url="", **context_options):
+        context_options.setdefault("bypass_csp", True)
         people.append(Person(new_context(**context_options), name, server_url))
         return people[-1]
 
@@ -272,6 +283,7 @@ def python_peer(live_server):
     threads = []
 
     def start(room, server=None, **options):
+        options.setdefault("secret", harness.secret_for(room))
         threads.append(PeerThread(PythonPeer(room, server or live_server.url, **options)))
         return threads[-1]
 
@@ -291,7 +303,7 @@ def person_in_browser(launch_browser, live_server):
     def make(name, *args):
         browser = launch_browser(args=list(args))
         browsers.append(browser)
-        people.append(Person(browser.new_context(base_url=live_server.url), name))
+        people.append(Person(browser.new_context(base_url=live_server.url, bypass_csp=True), name))
         return people[-1]
 
     yield make

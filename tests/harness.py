@@ -6,9 +6,13 @@ and receives; nothing in the app is mocked or asked to cooperate.
 """
 
 import asyncio
+import base64
+import hashlib
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,9 +48,19 @@ def start_call(first, second, room, frames=30):
     return first, second
 
 
-def room_path(room):
-    """The path of `room`'s page, as its link gives it to the people invited."""
-    return f"/room/{room}"
+def secret_for(room):
+    """The secret the people of a test share for `room` (as if one had sent the other its
+    link): made from the name, so that every test's rooms have different ones."""
+    digest = hashlib.sha256(f"test secret of {room}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+def room_path(room, secret=""):
+    """The path of `room`'s page, as its link gives it to the people invited; secret=None
+    leaves the secret out (a typed name: the page makes one, and knocks where someone is)."""
+    if secret is None:
+        return f"/room/{room}"
+    return f"/room/{room}#{secret or secret_for(room)}"
 
 
 class Person:
@@ -76,13 +90,14 @@ class Person:
 
     # What a person does.
 
-    def open_room(self, room):
-        self.page.goto(f"{self.server_url}{room_path(room)}")
+    def open_room(self, room, secret=""):
+        """Open `room`'s link (secret=None: its bare name, as if typed)."""
+        self.page.goto(f"{self.server_url}{room_path(room, secret)}")
         return self
 
-    def join(self, room=None):
+    def join(self, room=None, secret=""):
         if room is not None:
-            self.open_room(room)
+            self.open_room(room, secret)
         self.click("Join")
         return self
 
@@ -193,10 +208,15 @@ class Person:
 
 
 class SignalingClient:
-    """A program speaking the wire protocol over a real WebSocket (websocket-client)."""
+    """A program speaking the wire protocol over a real WebSocket (websocket-client). It
+    joins with `secret` (by default the test's secret for the room in `url`; None: send
+    nothing, the test speaks first)."""
 
-    def __init__(self, url):
-        self.ws = websocket.create_connection(url, timeout=10)
+    def __init__(self, url, secret="", **options):
+        self.ws = websocket.create_connection(url, timeout=10, **options)
+        if secret is not None:
+            room = url.rsplit("/", 1)[-1]
+            self.send({"type": "join", "secret": secret or secret_for(room)})
 
     def send(self, message):
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
@@ -222,6 +242,27 @@ class SignalingClient:
 
     def close(self):
         self.ws.close()
+
+
+class Answer:
+    def __init__(self, status, body):
+        self.status_code = status
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http(method, url, body=None, headers=None):
+    """A plain HTTP request (urllib): its status and body, errors included."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Answer(response.status, response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read())
 
 
 def an_offer():

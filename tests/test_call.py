@@ -1,6 +1,7 @@
 """Two people in two browsers: a real call, seen and heard on both sides."""
 
 import json
+import re
 import time
 
 from playwright.sync_api import expect
@@ -35,7 +36,8 @@ def test_the_second_person_can_arrive_later(person, room):
         "harness.currentPeerConnection().localDescription.sdp.match(/^o=.*$/m)[0]")
     ana.page.wait_for_timeout(5_000)  # the scenario itself: Ben is five seconds late
     ana.expect_state("waiting")
-    assert sent == []
+    join = sent.pop(0)
+    assert join["type"] == "join" and sent == []  # the room's secret, then nothing
     ben.join(room)
     for someone in (ana, ben):
         someone.expect_state("connected")
@@ -293,14 +295,28 @@ def test_an_unreachable_signaling_server_is_said(person, server_process, room):
     ana.errors.clear()  # Chromium's own console line for the refused socket: expected here
 
 
-def test_the_lobby_leads_to_a_room(person, room):
-    ana = person("ana")
+def test_the_lobby_starts_a_call_whose_link_is_its_secret(person):
+    ana, ben = person("ana"), person("ben")
     ana.page.goto("/")
-    suggested = ana.page.get_by_label("Room name").input_value()
-    assert len(suggested.split("-")) == 3  # like quiet-otter-42
-    ana.page.get_by_label("Room name").fill(room)
-    ana.page.get_by_role("button", name="Go to the room").click()
-    ana.page.wait_for_url(f"**/room/{room}")
+    ana.page.get_by_role("link", name="Start a call").click()
+    # A name no scanner finds, and 128 random bits after "#", which no request carries.
+    ana.page.wait_for_url(re.compile(r"/room/[a-z]+-[a-z]+-[a-z2-7]{8}#[A-Za-z0-9_-]{22}$"))
+    expect(ana.page.locator("#guessable")).to_have_count(0)
     ana.join()
     ana.expect_state("waiting")
-    expect(ana.status).to_contain_text(f"/room/{room}")  # the link to share
+    link = ana.page.url
+    expect(ana.status).to_contain_text(link)  # the link to share
+    ben.page.goto(link)
+    ben.join()
+    for someone in (ana, ben):
+        someone.expect_state("connected")  # no knock: the link lets Ben straight in
+        someone.wait_for_remote_frames(10)
+
+
+def test_a_typed_room_name_gets_a_secret_and_warns_it_can_be_guessed(person, room):
+    ana = person("ana")
+    ana.page.goto("/")
+    ana.page.get_by_label("Or go to a room by its name").fill(room)
+    ana.page.get_by_role("button", name="Go to the room").click()
+    ana.page.wait_for_url(re.compile(rf"/room/{room}#[A-Za-z0-9_-]{{22}}$"))
+    expect(ana.page.locator("#guessable")).to_contain_text("can guess it")

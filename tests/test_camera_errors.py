@@ -2,6 +2,8 @@
 
 from playwright.sync_api import expect
 
+from harness import room_path
+
 
 def test_refused_permission_is_explained(person_in_browser, room):
     # Without --use-fake-ui-for-media-stream nobody answers the prompt: access is refused.
@@ -21,13 +23,14 @@ def test_no_camera_is_explained(person_in_browser, room):
     expect(fay.status).to_contain_text("No camera or microphone was found")
 
 
-def test_an_insecure_origin_is_explained(person_in_browser, live_server, room):
+def test_an_insecure_origin_is_explained(person_in_browser, start_server, room):
     # call.example resolves to this machine: a plain-http origin that is not localhost,
     # like http://192.168.1.20:5000 on a LAN.
     eve = person_in_browser("eve", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                             "--host-resolver-rules=MAP call.example 127.0.0.1")
-    port = live_server.url.rsplit(":", 1)[1]
-    eve.page.goto(f"http://call.example:{port}/room/{room}")
+    server = start_server({"TRUSTED_HOSTS": ["call.example"]})
+    port = server.url.rsplit(":", 1)[1]
+    eve.page.goto(f"http://call.example:{port}{room_path(room)}")
     eve.click("Join")
     eve.expect_state("error")
     expect(eve.status).to_contain_text("not secure")

@@ -3,8 +3,10 @@ several workers sharing the rooms through Redis behind nginx's TLS proxy (deploy
 A call and an echo peer go through them as through `flask run`."""
 
 import os
+import ssl
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from werkzeug.serving import make_ssl_devcert
@@ -97,8 +99,16 @@ def nginx(tmp_path):
 
 def test_a_call_through_nginx_to_gunicorn_workers_sharing_redis(
         redis_server, server_process, nginx, person, room):
-    app = server_process({"FLASK_REDIS_URL": redis_server.url}, command=gunicorn_gevent(workers=2))
+    app = server_process({"FLASK_REDIS_URL": redis_server.url, "FLASK_SECRET_KEY": "shared by the workers",
+                          "FLASK_PROXIES": "1"}, command=gunicorn_gevent(workers=2))
     proxy = nginx(app.port)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with urllib.request.urlopen(f"{proxy.url}/", context=context) as page:
+        headers = page.headers
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert headers["Server"] == "nginx"  # no version, and not gunicorn's banner
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]  # the app's own pass
     ana, ben = (person(name, proxy.url, ignore_https_errors=True) for name in ("ana", "ben"))
     sockets = []
     ana.page.on("websocket", lambda socket: sockets.append(socket.url))

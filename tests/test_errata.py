@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import secret_for
+
 ORIGINAL = Path(__file__).resolve().parent.parent / "tutorial" / "original"
 SNIPPETS = ["1-get-user-media.js", "2-peer-connection.js", "3-signaling.js"]
 # Records what the post's WebSocket sends and receives, without touching its handlers.
@@ -39,7 +41,7 @@ def post_page(new_context):
     returns the page and the errors it raised."""
 
     def open_page(*snippets, code=None):
-        context = new_context()
+        context = new_context(bypass_csp=True)  # the post's code is an inline script
         context.add_init_script(RECORD_SOCKETS)
         context.route("**/post/*.js", lambda route: route.fulfill(
             content_type="text/javascript",
@@ -70,14 +72,16 @@ def step_2_in_view():
     return step2.replace("const peerConnection", "window.peerConnection")
 
 
-def runnable_signaling(server_ws_url):
-    """The post's step 3 with the two least changes that let it run: `async` on the two
-    handlers that use await, and a real server address. Everything else is as written."""
+def runnable_signaling(server_ws_url, secret):
+    """The post's step 3 with the three least changes that let it run: `async` on the two
+    handlers that use await, a real server address, and the room's secret sent first (our
+    server's join). Everything else is as written."""
     code = (ORIGINAL / "3-signaling.js").read_text()
-    fixed = (code.replace("socket.onopen = () =>", "socket.onopen = async () =>")
+    join = f"socket.send(JSON.stringify({{ type: 'join', secret: '{secret}' }}));"
+    fixed = (code.replace("socket.onopen = () => {", f"socket.onopen = async () => {{ {join}")
                  .replace("socket.onmessage = (event) =>", "socket.onmessage = async (event) =>")
                  .replace("ws://signaling-server-url", server_ws_url))
-    assert fixed.count("async") == 2 and server_ws_url in fixed
+    assert fixed.count("async") == 2 and server_ws_url in fixed and join in fixed
     return fixed
 
 
@@ -122,16 +126,16 @@ def test_icecandidate_events_carry_only_this_sides_candidates(post_page):
 
 
 def test_the_posts_call_never_connects_offer_too_early_and_no_callee(live_server, room, post_page):
-    code = with_stream(step_2_in_view() + runnable_signaling(live_server.ws_url(room)))
+    code = with_stream(step_2_in_view() + runnable_signaling(live_server.ws_url(room), secret_for(room)))
     first, first_errors = post_page(code=code)
     # The first tab's offer goes out as soon as its socket opens, into an empty room.
-    first.wait_for_function("socketLog.sent.length === 1")
+    first.wait_for_function("socketLog.sent.length === 2")
     second, second_errors = post_page(code=code)
-    second.wait_for_function("socketLog.sent.length === 1")
+    second.wait_for_function("socketLog.sent.length === 2")
     # The second tab's offer reaches the first tab, whose handler knows no "offer": once it
     # has finished with it, nothing was answered.
     first.wait_for_function("socketLog.handled.includes('offer')")
-    assert [m["type"] for m in first.evaluate("socketLog.sent")] == ["offer"]
+    assert [m["type"] for m in first.evaluate("socketLog.sent")] == ["join", "offer"]
     assert [m["type"] for m in second.evaluate("socketLog.received")] == ["welcome"]  # lost offer
     for page in (first, second):
         assert page.evaluate("peerConnection.signalingState") == "have-local-offer"

@@ -1,6 +1,7 @@
 """The wire protocol, spoken by a real WebSocket client to a live server (no browser)."""
 
 import json
+import re
 import time
 
 import pytest
@@ -223,15 +224,15 @@ def test_a_foreign_origin_is_refused_before_the_upgrade(live_server, room):
         websocket.create_connection(live_server.ws_url(room), origin="https://evil.example")
     assert refused.value.status_code == 403
     same_site = live_server.url
-    client = websocket.create_connection(live_server.ws_url(room), origin=same_site)
-    assert json.loads(client.recv())["type"] == "welcome"
+    client = Client(live_server.ws_url(room), origin=same_site)
+    assert client.receive()["type"] == "welcome"
     client.close()
 
 
 def test_configured_origins_may_connect(start_server, room):
     server = start_server({"ALLOWED_ORIGINS": ["https://friend.example"]})
-    client = websocket.create_connection(server.ws_url(room), origin="https://friend.example")
-    assert json.loads(client.recv())["type"] == "welcome"
+    client = Client(server.ws_url(room), origin="https://friend.example")
+    assert client.receive()["type"] == "welcome"
     client.close()
 
 
@@ -244,14 +245,15 @@ def test_ice_servers_come_from_the_environment(monkeypatch, start_server, room):
     client.close()
 
 
-def test_the_lobby_suggests_a_room_and_goes_there(client):
+def test_the_lobby_starts_a_call_or_goes_to_a_named_room(client):
     page = client.get("/")
     assert page.status_code == 200
-    assert b'name="room"' in page.data
+    assert b'name="room"' in page.data and b'href="/new"' in page.data
     response = client.get("/join", query_string={"room": "quiet-otter-42"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/room/quiet-otter-42"
-    assert client.get("/join").headers["Location"].startswith("/room/")
+    names = {client.get("/new").headers["Location"] for _ in range(50)}
+    assert len(names) == 50 and all(re.fullmatch(r"/room/[a-z]+-[a-z]+-[a-z2-7]{8}", n) for n in names)
 
 
 def test_bad_room_names_get_a_clear_page(client):

@@ -55,7 +55,7 @@ def test_step_2_connects_two_peer_connections_in_one_page(person):
 def test_step_3_gives_a_room_and_logs_every_signaling_message(person):
     ana, ben = person("ana"), person("ben")
     ana.page.goto("/tutorial/3")
-    expect(ana.page).to_have_url(re.compile(r"/tutorial/3\?room=\w+-\w+-\d+$"))
+    expect(ana.page).to_have_url(re.compile(r"/tutorial/3\?room=[a-z]+-[a-z]+-[a-z2-7]{8}#[A-Za-z0-9_-]{22}$"))
     ana.click("Join")
     ana.expect_state("waiting")
     ben.page.goto(ana.page.url)  # the second tab, as the page tells the learner
