@@ -9,6 +9,7 @@ async ([role, room]) => {
   const marks = role === 'second' ? { 'join clicked': now() } : {};
   const camera = window.bareCamera;  // on since the page opened, as the app's once allowed
   const socket = new WebSocket(`ws://${location.host}/ws/${room}`);
+  socket.onopen = () => socket.send(JSON.stringify({ type: 'join', secret: 'bench-room-secret-000000' }));
   const video = document.body.appendChild(document.createElement('video'));
   Object.assign(video, { autoplay: true, muted: true });
   const firstFrame = new Promise((resolve) => video.requestVideoFrameCallback(() => resolve(now())));

@@ -1,6 +1,6 @@
 """The reference for bench/relay.py: a bare asyncio relay (the `websockets` library) that
-pairs two sockets per /ws/<room>, greets them as the app does, and only forwards frames:
-no checks, no limits, no threads. Whatever the app costs above this is its own."""
+pairs two sockets per /ws/<room>, takes their join and greets them as the app does, and
+only forwards frames: no checks, no secrets, no limits, no threads. Whatever the app costs above this is its own."""
 
 import asyncio
 import json
@@ -12,6 +12,7 @@ rooms = {}
 
 
 async def relay(websocket):
+    await websocket.recv()  # the join, whose secret it does not check
     room = rooms.setdefault(websocket.request.path, [])
     room.append(websocket)
     await websocket.send(json.dumps({"type": "welcome", "peers": len(room) - 1}))

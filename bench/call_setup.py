@@ -26,7 +26,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app import create_app  # noqa: E402
 from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
+from conftest import FAKE_MEDIA_ARGS, TEST_CONFIG, LiveServer  # noqa: E402
+from harness import room_path  # noqa: E402
 from plot import save_boxplot  # noqa: E402
 
 HARNESS = ROOT / "tests" / "harness.js"
@@ -58,7 +59,8 @@ def percentile(values, fraction):
 def open_page(browser, server, path, *scripts):
     """A page in a context of its own (as a person's browser), with the scripts that
     measure it, after `scripts`."""
-    context = browser.new_context(base_url=server.url)
+    # wait_for_function evaluates its predicate, which the app's CSP forbids (tests/conftest.py).
+    context = browser.new_context(base_url=server.url, bypass_csp=True)
     for script in scripts:
         context.add_init_script(script)
     context.add_init_script(path=HARNESS)
@@ -73,10 +75,10 @@ def one_call(browser, server, number, think_time=THINK_TIME_S, scripts=()):
     first's prefixed with "first side: "), and "first frame": the later of the two
     sides' first remote frames. `scripts` run in both pages before the app's."""
     room = f"bench-{number}"
-    first_context, first = open_page(browser, server, f"/room/{room}", *scripts)
+    first_context, first = open_page(browser, server, room_path(room), *scripts)
     first.get_by_role("button", name="Join").click()
     first.wait_for_function("document.querySelector('#status').dataset.state === 'waiting'")
-    second_context, second = open_page(browser, server, f"/room/{room}", *scripts)
+    second_context, second = open_page(browser, server, room_path(room), *scripts)
     for page in (first, second):
         page.evaluate("benchWatchFirstFrame('#remote-video')")
     second.wait_for_timeout(think_time * 1000)
@@ -94,7 +96,7 @@ def one_call(browser, server, number, think_time=THINK_TIME_S, scripts=()):
 
 def loopback(browser, server, think_time=THINK_TIME_S):
     """The loopback's marks, in ms since its start, under the app's names."""
-    context = browser.new_context(base_url=server.url)
+    context = browser.new_context(base_url=server.url, bypass_csp=True)
     page = context.new_page()
     page.goto("/")  # a secure (localhost) origin for getUserMedia
     page.wait_for_timeout(think_time * 1000)
@@ -145,7 +147,7 @@ def main():
     parser.add_argument("--plot", help="write a PNG of the distributions here")
     args = parser.parse_args()
 
-    server = LiveServer(create_app({}))
+    server = LiveServer(create_app(TEST_CONFIG))
     app_runs, first_visit_runs, loop_runs, bare_totals = [], [], [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)

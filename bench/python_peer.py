@@ -21,8 +21,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from app import create_app  # noqa: E402
 from call_setup import THINK_TIME_S, open_page, one_call, percentile, table  # noqa: E402
 from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
-from harness import wait_until  # noqa: E402
+from conftest import FAKE_MEDIA_ARGS, TEST_CONFIG, LiveServer  # noqa: E402
+from harness import room_path, secret_for, wait_until  # noqa: E402
 from peer import PeerThread, PythonPeer  # noqa: E402
 
 
@@ -33,16 +33,16 @@ def now_ms():
 def peer_call(browser, server, room, browser_first):
     """ms from the second one's arrival, which comes a person's think time after the
     page is ready, to the later of the peer's connected and the page's first frame."""
-    context, page = open_page(browser, server, f"/room/{room}")
+    context, page = open_page(browser, server, room_path(room))
     page.evaluate("benchWatchFirstFrame('#remote-video')")
     if browser_first:
         page.get_by_role("button", name="Join").click()
         page.wait_for_function("document.querySelector('#status').dataset.state === 'waiting'")
         page.wait_for_timeout(THINK_TIME_S * 1000)
         start = now_ms()
-        thread = PeerThread(PythonPeer(room, server.url))
+        thread = PeerThread(PythonPeer(room, server.url, secret=secret_for(room)))
     else:
-        thread = PeerThread(PythonPeer(room, server.url))
+        thread = PeerThread(PythonPeer(room, server.url, secret=secret_for(room)))
         assert thread.peer.joined.wait(20), "the peer did not join"
         page.wait_for_timeout(THINK_TIME_S * 1000)
         start = now_ms()
@@ -60,7 +60,7 @@ def main():
     parser.add_argument("--calls", type=int, default=10, help="calls of each kind (default 10)")
     args = parser.parse_args()
 
-    server = LiveServer(create_app({}))
+    server = LiveServer(create_app(TEST_CONFIG))
     runs = {"browser waits, Python peer joins": [], "Python peer waits, browser joins": [],
             "browser to browser (reference)": []}
     with sync_playwright() as playwright:

@@ -32,7 +32,12 @@ PADDING = "a=x-padding\r\n" * 470  # about 6 KB, the size of a real offer
 RECEIVE_TIMEOUT = 60
 # Limits high enough that the benchmark measures the relay, not the flood control.
 APP_ENV = {"FLASK_MESSAGE_RATE": "1000000", "FLASK_MESSAGE_BURST": "1000000",
-           "FLASK_MAX_ROOMS": "100000", "FLASK_MAX_PEOPLE": "100000"}
+           "FLASK_MAX_ROOMS": "100000", "FLASK_MAX_PEOPLE": "100000",
+           # Every socket comes from 127.0.0.1: no limits per address here.
+           "FLASK_JOINS_PER_MINUTE": "100000000", "FLASK_SOCKETS_PER_ADDRESS": "100000000",
+           "FLASK_SECRET_KEY": "the same on every process"}
+# Both people of a room hold its link, as they would.
+JOIN = json.dumps({"type": "join", "secret": "bench-room-secret-000000"})
 
 
 def free_port():
@@ -95,9 +100,11 @@ async def expect(socket, message_type):
 async def open_pair(ports, room):
     first = await websockets.connect(f"ws://127.0.0.1:{ports[0]}/ws/{room}", max_size=None,
                                      compression=None, open_timeout=60)
+    await first.send(JOIN)
     await expect(first, "welcome")
     second = await websockets.connect(f"ws://127.0.0.1:{ports[-1]}/ws/{room}", max_size=None,
                                       compression=None, open_timeout=60)
+    await second.send(JOIN)
     await expect(second, "welcome")
     await expect(first, "peer-joined")
     return first, second
