@@ -1,8 +1,9 @@
 """The echo peers behind the page's "Call the echo peer" button: each is peer.py --echo in
 a process of its own, so that decoding and encoding someone's video never holds up
-signaling (a thread here would share the web process's GIL). At most `limit` run at once,
-`per_address` for one client address, each for at most `seconds`; one that gets no offer
-within `offer_seconds` leaves (peer.py --offer-seconds)."""
+signaling (a thread here would share the web process's GIL), and at a lower priority
+(nice 10), so that when the CPU is short the kernel serves signaling first. At most
+`limit` run at once, `per_address` for one client address, each for at most `seconds`; one
+that gets no offer within `offer_seconds` leaves (peer.py --offer-seconds)."""
 
 import os
 import subprocess
@@ -11,6 +12,7 @@ import threading
 from pathlib import Path
 
 PEER = Path(__file__).with_name("peer.py")
+NICENESS = 10
 # Echo peers re-encode what they are sent: a picture beyond this is scaled down first.
 MAX_PICTURE = "1280x720"
 
@@ -38,7 +40,7 @@ class EchoPeers:
             # The link holds the room's secret: in the environment, which only this user
             # can read, not on the command line, which anyone can (ps).
             process = subprocess.Popen(command, env={**os.environ, "PEER_LINK": link},
-                                       stdin=subprocess.DEVNULL)
+                                       stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICENESS))
             self._running.append((process, address))
             return True
 

@@ -25,6 +25,7 @@ from protocol import (KNOCK_ANSWERS, RELAYED, ProtocolError, bad_room, is_valid_
 from rooms import KNOCKING
 
 CLOSE_HANDSHAKE_SECONDS = 5
+SEND_BUFFER_BYTES = 64 * 1024
 
 log = logging.getLogger("signaling")
 
@@ -127,6 +128,9 @@ def serve(connection, room, rooms, config):
     # A client that stops taking data (reading nothing, or gone without a word) is cut
     # off once what we sent waits this long unacknowledged, stalled write or not.
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(config["STALL_SECONDS"] * 1000))
+    # What waits for a slow reader stays in their mailbox, counted, not in kernel buffers
+    # that grow to megabytes on their own.
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
     member = Member(connection, room, config)
     try:
         visit(member, rooms, config)

@@ -55,3 +55,9 @@ def test_the_redis_rooms_relay_many_rooms_at_once_and_lose_nothing():
     assert len(rows) == 2, table
     for name, sent, received, errors in rows:
         assert (sent, received, errors) == ("300", "300", "0"), name
+
+
+def test_the_echo_load_benchmark_measures_the_relay_with_and_without_echo_calls():
+    report = run("bench/echo_load.py", "--calls", "1", "--rooms", "2", "--bounces", "5", "--settle", "0")
+    for row in ("none", "1 running"):
+        assert re.search(rf"^\s*{row}\s+[\d.]+\s+[\d.]+\s+10\s+10\s+0\s+[\d.]+x$", report, re.M), report

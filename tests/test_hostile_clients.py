@@ -144,6 +144,7 @@ def test_frames_are_written_whole_to_a_slow_reader_under_gevent(server_process, 
     offers = [json.dumps({"type": "offer", "sdp": f"v=0\r\n{n:03d}" + "a=y" * 15_000}) for n in range(12)]
     for offer in offers:  # 540 KB: within the sender's budget, far beyond the reader's buffer
         sender.ws.send(offer)
+    time.sleep(1)  # the scenario: a reader on a slow link, whose buffers fill meanwhile
     for offer in offers:
         assert reader.ws.recv() == offer
 
