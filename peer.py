@@ -42,7 +42,14 @@ from websockets.exceptions import ConnectionClosedError, InvalidHandshake, Inval
 from protocol import CLOSING_ERRORS
 
 # ffmpeg's lavfi makes the picture and the sound: no file needed, and it plays in real time.
-PATTERN = "testsrc2=size=640x480:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
+# Its size differs from Chromium's fake camera (640x480), so that a test can tell whose
+# picture came back from an echo.
+PATTERN_SIZE = (480, 360)
+
+
+def pattern(width, height):
+    return f"testsrc2=size={width}x{height}:rate=30[out0];sine=frequency=440:sample_rate=48000[out1]"
+
 # An audio frame whose loudest sample passes this (of full scale) is not silence.
 LOUD = 0.01
 REPORT_SECONDS = 5
@@ -136,7 +143,7 @@ class Echo(MediaStreamTrack):
 class Call:
     """One RTCPeerConnection with one other person: what it sends, receives and records."""
 
-    def __init__(self, configuration, send, play, record, max_picture=None):
+    def __init__(self, configuration, send, play, record, max_picture=None, picture=PATTERN_SIZE):
         self.pc = RTCPeerConnection(configuration)
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
         self.received = Received()
@@ -146,6 +153,7 @@ class Call:
         self.echoes = {}
         self.recorder = MediaRecorder(record) if record else None
         self.max_picture = max_picture
+        self.picture = picture
         self.add_outgoing_tracks(send, play)
         self.pc.on("track", self.handle_track)
         self.pc.on("connectionstatechange", self.handle_connection_state)
@@ -156,7 +164,7 @@ class Call:
             tracks = self.echoes.values()
         else:
             self.player = (MediaPlayer(play, loop=True) if send == "play"
-                           else MediaPlayer(PATTERN, format="lavfi"))
+                           else MediaPlayer(pattern(*self.picture), format="lavfi"))
             tracks = [self.player.audio, self.player.video]
         for track in tracks:
             if track:  # a file may have no audio or no video
@@ -252,7 +260,7 @@ class PythonPeer:
 
     def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
                  record=None, stay=True, lifetime=None, verify_tls=True, secret=None,
-                 offer_seconds=None, admit=False, max_picture=None):
+                 offer_seconds=None, admit=False, max_picture=None, picture=PATTERN_SIZE):
         self.room = room
         self.server = server.rstrip("/")
         self.url = websocket_url(server, room)
@@ -265,6 +273,7 @@ class PythonPeer:
         self.offer_seconds = offer_seconds
         self.admit = admit
         self.max_picture = max_picture
+        self.picture = picture  # the test pattern's size
         self.polite = False
         self.configuration = RTCConfiguration()
         self.call = None
@@ -432,7 +441,7 @@ class PythonPeer:
     def new_call(self):
         self.calls += 1
         self.call = Call(self.configuration, self.send_mode, self.play, self.recording_path(),
-                         self.max_picture)
+                         self.max_picture, self.picture)
         return self.call
 
     def recording_path(self):

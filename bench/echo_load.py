@@ -2,7 +2,7 @@
 
 The app runs under `flask run` (as `make run` does). Rooms of two clients bounce 6 KB
 offers through it (bench/relay.py's clients), first with no echo call, then while CALLS
-echo calls run: in each, a Python peer sends its test pattern (640x480, 30 fps) to an echo
+echo calls run: in each, a Python peer sends its test pattern (480x360, 30 fps) to an echo
 peer, which decodes and re-encodes it. Echo peers are processes of their own (echo.py), so
 the relay should barely notice; the ratio of the two p99s, measured in the same run, says.
 

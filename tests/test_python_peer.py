@@ -13,9 +13,8 @@ from werkzeug.serving import make_ssl_devcert
 
 from conftest import ROOT
 from harness import SignalingClient, an_offer, room_path, secret_for, wait_until
-from peer import PeerError, PythonPeer, PeerThread
+from peer import PATTERN_SIZE, PeerError, PythonPeer, PeerThread
 
-PATTERN_SIZE = (640, 480)
 
 
 def in_room(thread):
@@ -87,10 +86,10 @@ def test_the_echo_button_brings_back_your_own_video_and_sound(person, live_serve
 
 
 def test_the_echo_peer_sends_back_what_a_python_peer_sends(python_peer, room):
-    caller = in_room(python_peer(room))
+    caller = in_room(python_peer(room, picture=(320, 240)))  # not the echo's own pattern
     echo = python_peer(room, send="echo")
     wait_for_media(caller)
-    assert caller.peer.received.size == PATTERN_SIZE
+    assert caller.peer.received.size == (320, 240)
     assert echo.peer.received.video_frames > 0
 
 
