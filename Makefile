@@ -9,7 +9,7 @@ CONNECTIONS ?= 2500
 WORKERS ?= 1
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan serve test browser packages screenshots clean
+.PHONY: run run-lan serve test test-quick browser packages screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -43,6 +43,12 @@ serve: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test browser packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The core while you work, in under a minute: the wire protocol, private rooms (in memory),
+# and one call between two browsers.
+QUICK = tests/test_signaling.py tests/test_private_calls.py tests/test_call.py::test_two_people_see_and_hear_each_other
+test-quick: $(VENV)/.installed-test browser
+	$(BIN)/python -m pytest -q -k "not redis and not scanner" $(QUICK) $(PYTEST_ARGS)
 
 screenshots: $(VENV)/.installed-test browser
 	$(BIN)/python scripts/screenshots.py
