@@ -10,13 +10,13 @@ server in its first WebSocket message. Whoever lacks it knocks (rooms.py).
 """
 
 import hmac
+import ipaddress
 import logging
 import re
 import secrets
 
 from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sock import Sock
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,8 +28,20 @@ from protocol import BAD_ROOM_MESSAGE, ProtocolError, is_valid_room
 from rooms import MemoryRooms
 from settings import DEFAULTS, check_settings, origin_of
 
+log = logging.getLogger("app")
+
+
+def client_address():
+    """Whom the limits per address count: the client's address, or for IPv6 its /64, which
+    one home or one host holds whole (it could take a fresh address per request)."""
+    address = request.remote_addr or ""
+    if ":" in address:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return address
+
+
 sock = Sock()
-limiter = Limiter(get_remote_address)
+limiter = Limiter(client_address)
 
 ADJECTIVES = ["quiet", "brave", "sunny", "gentle", "swift", "clever", "calm", "bright"]
 ANIMALS = ["otter", "heron", "fox", "panda", "lynx", "whale", "robin", "koala"]
@@ -147,7 +159,11 @@ def create_app(test_config=None):
         socket guarded (guarded_socket.py) before flask-sock takes it."""
         if request.endpoint != "__flask_sock.ws":
             return
-        if not app.extensions["sockets"].take(request.remote_addr):
+        if not app.config["PROXIES"] and "X-Forwarded-For" in request.headers and not app.extensions.get("proxy_warned"):
+            app.extensions["proxy_warned"] = True
+            log.warning("requests come with X-Forwarded-For but PROXIES is 0: behind a proxy, every "
+                        "client has the proxy's address and shares its limits; set FLASK_PROXIES")
+        if not app.extensions["sockets"].take(client_address()):
             return {"error": "too-many", "message": "Too many open calls from your address."}, 429
         g.holds_socket = True
         guard(request.environ, app.config["MAX_MESSAGE_BYTES"])
@@ -155,7 +171,7 @@ def create_app(test_config=None):
     @app.teardown_request
     def release_socket(error=None):
         if g.pop("holds_socket", False):
-            app.extensions["sockets"].give_back(request.remote_addr)
+            app.extensions["sockets"].give_back(client_address())
 
     @app.get("/")
     def lobby():
@@ -200,21 +216,21 @@ def create_app(test_config=None):
     def call_echo_peer(room):
         """Bring a Python peer (peer.py) into the room that sends back what it receives:
         a person alone sees and hears themselves through a real WebRTC round trip.
-        It runs in a process of its own (echo.py). Only someone in the room may ask: the
-        request carries the echoToken of their welcome, checked before the room is
-        looked at, so that a stranger learns nothing about any room."""
+        It runs in a process of its own (echo.py). Only the person waiting may ask: the
+        request carries the echoToken of their welcome, an HMAC of the room's name and
+        secret. Every request without it gets the same 403, at the same cost (one lookup,
+        one HMAC), whether the room is empty, has someone waiting or is full."""
         token = (request.get_json(silent=True) or {}).get("token")
-        expected = signaling.echo_token(app.config["SECRET_KEY"], room)
-        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
-            return {"error": "Only someone in this room may call the echo peer."}, 403
         try:
-            secret = app.extensions["rooms"].waiting_secret(room)
+            secret = app.extensions["rooms"].waiting_secret(room) if is_valid_room(room) else None
         except ProtocolError as error:  # Redis unreachable
             return {"error": str(error)}, 503
-        if secret is None:
-            return {"error": "The echo peer only joins a room where one person waits."}, 409
+        expected = signaling.echo_token(app.config["SECRET_KEY"], room, secret or "")
+        matches = hmac.compare_digest((token if isinstance(token, str) else "").encode(), expected.encode())
+        if secret is None or not matches:
+            return {"error": "Only the person waiting in this room may call the echo peer."}, 403
         server = app.config["ECHO_SERVER_URL"] or own_address()
-        if not app.extensions["echo_peers"].start(f"{server}/room/{room}#{secret}", request.remote_addr,
+        if not app.extensions["echo_peers"].start(f"{server}/room/{room}#{secret}", client_address(),
                                                   insecure=not app.config["ECHO_SERVER_URL"]):
             return {"error": "All echo peers are busy. Try again in a few minutes."}, 503
         return {"room": room}, 202

@@ -38,9 +38,13 @@ class EchoPeers:
             if insecure:  # our own server, with its self-signed certificate (make run-lan)
                 command.append("--insecure")
             # The link holds the room's secret: in the environment, which only this user
-            # can read, not on the command line, which anyone can (ps).
-            process = subprocess.Popen(command, env={**os.environ, "PEER_LINK": link},
-                                       stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICENESS))
+            # can read, not on the command line, which anyone can (ps). Nothing else of the
+            # app's environment (its secret key, TURN secret, Redis address) goes with it:
+            # the peer decodes what strangers send.
+            environment = {name: os.environ[name] for name in ("PATH", "LANG", "HOME") if name in os.environ}
+            process = subprocess.Popen(command, env={**environment, "PEER_LINK": link},
+                                       stdin=subprocess.DEVNULL)
+            os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
             self._running.append((process, address))
             return True
 

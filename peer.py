@@ -18,6 +18,7 @@ only collision to handle is an offer that crosses its first one.
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import logging
 import os
@@ -113,6 +114,24 @@ def parse_candidate(fields):
     candidate.sdpMid = fields.get("sdpMid")
     candidate.sdpMLineIndex = fields.get("sdpMLineIndex")
     return candidate
+
+
+def is_public_enough(address):
+    """Whether an echo peer may send ICE checks to `address`: not this machine's loopback,
+    nor link-local, multicast or unspecified addresses, where a caller's SDP could aim the
+    server's own packets. (mDNS .local names and LAN addresses stay: calls on a LAN.)"""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return True  # a name, like an mDNS .local one
+    return not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified)
+
+
+def without_unsafe_candidates(sdp):
+    """`sdp` without the a=candidate lines an echo peer must not check (is_public_enough)."""
+    return "".join(line for line in sdp.splitlines(keepends=True)
+                   if not line.startswith("a=candidate:")
+                   or is_public_enough(candidate_from_sdp(line[len("a=candidate:"):].strip()).ip))
 
 
 class Echo(MediaStreamTrack):
@@ -220,6 +239,8 @@ class Call:
 
     async def accept(self, description):
         """Take the other side's offer or answer; return our answer to an offer."""
+        if self.echoes:
+            description = RTCSessionDescription(without_unsafe_candidates(description.sdp), description.type)
         await self.pc.setRemoteDescription(description)
         for candidate in self.pending_candidates:
             await self.pc.addIceCandidate(candidate)
@@ -230,6 +251,9 @@ class Call:
 
     async def add_candidate(self, fields):
         candidate = parse_candidate(fields)
+        if self.echoes and candidate and not is_public_enough(candidate.ip):
+            log.info("ignored a candidate at %s: an echo peer checks no such address", candidate.ip)
+            return
         # aiortc drops candidates that come before the remote description: keep them.
         if self.pc.remoteDescription is None:
             self.pending_candidates.append(candidate)
@@ -423,7 +447,11 @@ class PythonPeer:
             await self.end_call()
         if not self.call:
             self.new_call()
-        answer = await self.call.accept(RTCSessionDescription(message["sdp"], "offer"))
+        try:
+            answer = await self.call.accept(RTCSessionDescription(message["sdp"], "offer"))
+        except Exception as error:  # the other side's SDP is input like any other: one line, not a crash
+            log.warning("could not take their offer: %s: %s", type(error).__name__, error)
+            return await self.end_call()
         await self.send(answer)
 
     async def handle_peer_left(self):

@@ -87,18 +87,26 @@ class SettingError(ValueError):
     """A setting the app cannot start with; the message names it and says why."""
 
 
+# Their values never appear in a message (nor in a log).
+SECRETS = {"SECRET_KEY", "TURN_SECRET", "ICE_SERVERS", "REDIS_URL"}
+
+
 def _fail(name, text):
     raise SettingError(f"Setting {name} (FLASK_{name}): {text}")
+
+
+def _shown(name, value):
+    return f"a {type(value).__name__} (value not shown)" if name in SECRETS else repr(value)
 
 
 def check_settings(config):
     """Stop the app at start, naming the setting, rather than fail in a call later."""
     for name in LISTS:
         if not isinstance(config[name], list):
-            _fail(name, f"expected a JSON list, got {type(config[name]).__name__} {config[name]!r}")
+            _fail(name, f"expected a JSON list, got {_shown(name, config[name])}")
     for name in STRINGS:
         if not isinstance(config[name], str):
-            _fail(name, f"expected a string, got {config[name]!r}")
+            _fail(name, f"expected a string, got {_shown(name, config[name])}")
     for name in POSITIVE | NOT_NEGATIVE | NUMBERS:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -121,3 +129,6 @@ def check_settings(config):
         _fail("TURN_SECRET", "TURN_URLS are set, so the secret shared with coturn is needed")
     if config["REDIS_URL"] and not config["SECRET_KEY"]:
         _fail("SECRET_KEY", "with REDIS_URL, every process needs the same SECRET_KEY")
+    if config["SECRET_KEY"] and len(config["SECRET_KEY"]) < 32:
+        _fail("SECRET_KEY", "at least 32 characters, or echo tokens can be guessed "
+              "(python -c 'import secrets; print(secrets.token_hex(32))')")

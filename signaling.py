@@ -30,10 +30,11 @@ SEND_BUFFER_BYTES = 64 * 1024
 log = logging.getLogger("signaling")
 
 
-def echo_token(secret_key, room):
-    """What a member's page shows to call the echo peer into `room`: checked by recomputing
-    it, before anything about the room is looked up (app.py)."""
-    return hmac.new(secret_key.encode(), f"echo:{room}".encode(), hashlib.sha256).hexdigest()
+def echo_token(secret_key, room, room_secret):
+    """What a member's page shows to call the echo peer into `room`. It is bound to the
+    room's secret, so it is worth nothing once the room is someone else's (app.py)."""
+    message = f"echo\0{room}\0{room_secret}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 class SocketsPerAddress:
@@ -78,6 +79,7 @@ class Member:
         self.log = PrefixedLog(log, {"prefix": f"[{self.name}]"})
         self.config = config
         self.mailbox = Mailbox(connection, config["OUTBOX_BYTES"], self.cut_off, self.log)
+        self.secret = None  # the one it brought in its join
 
     def send(self, frame):
         self.mailbox.put(frame)
@@ -89,7 +91,7 @@ class Member:
         # The one already there is polite: it yields when both offer at once.
         fields = dict(room=self.room, peers=peers, polite=peers == 0,
                       iceServers=ice_servers(config), iceTransportPolicy=config["ICE_TRANSPORT_POLICY"],
-                      echoToken=echo_token(config["SECRET_KEY"], self.room))
+                      echoToken=echo_token(config["SECRET_KEY"], self.room, secret or self.secret))
         if secret is not None:
             fields["secret"] = secret
         return message("welcome", **fields)
@@ -100,6 +102,15 @@ class Member:
         self.send(error.frame())
         if error.closes:
             self.mailbox.close(error.close_code, error.code)
+            self.stop_reading()
+
+    def stop_reading(self):
+        """Take nothing more from a client we are closing: what it still sends is dropped
+        by the kernel, not queued by simple-websocket's reader."""
+        try:
+            self.connection.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
     def finish(self):
         """End the visit cleanly: send what waits, let the close handshake finish, then end
@@ -126,8 +137,10 @@ def serve(connection, room, rooms, config):
     # for the browser's delayed ACK, 40 ms on Linux, twice per offer/answer round trip.
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     # A client that stops taking data (reading nothing, or gone without a word) is cut
-    # off once what we sent waits this long unacknowledged, stalled write or not.
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(config["STALL_SECONDS"] * 1000))
+    # off once what we sent waits this long unacknowledged, stalled write or not. (Linux
+    # only; elsewhere the mailbox's cap and the pings find them.)
+    if hasattr(socket, "TCP_USER_TIMEOUT"):
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(config["STALL_SECONDS"] * 1000))
     # What waits for a slow reader stays in their mailbox, counted, not in kernel buffers
     # that grow to megabytes on their own.
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
@@ -145,8 +158,8 @@ def visit(member, rooms, config):
         member.refuse(bad_room())
         return
     try:
-        secret = parse_join(receive(member, config["JOIN_SECONDS"]))
-        joined = rooms.join(member, secret)
+        member.secret = parse_join(receive(member, config["JOIN_SECONDS"]))
+        joined = rooms.join(member, member.secret)
     except ProtocolError as error:
         member.refuse(error)
         return

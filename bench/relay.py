@@ -35,7 +35,7 @@ APP_ENV = {"FLASK_MESSAGE_RATE": "1000000", "FLASK_MESSAGE_BURST": "1000000",
            "FLASK_MAX_ROOMS": "100000", "FLASK_MAX_PEOPLE": "100000",
            # Every socket comes from 127.0.0.1: no limits per address here.
            "FLASK_JOINS_PER_MINUTE": "100000000", "FLASK_SOCKETS_PER_ADDRESS": "100000000",
-           "FLASK_SECRET_KEY": "the same on every process"}
+           "FLASK_SECRET_KEY": "the same on every process, 32 or more"}
 # Both people of a room hold its link, as they would.
 JOIN = json.dumps({"type": "join", "secret": "bench-room-secret-000000"})
 

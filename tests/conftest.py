@@ -226,7 +226,7 @@ def scale_out(redis_server, server_process):
 
     def start(lease_seconds=3):
         env = {"FLASK_REDIS_URL": redis_server.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds),
-               "FLASK_SECRET_KEY": "the same on every process"}
+               "FLASK_SECRET_KEY": "the same on every process, 32 or more"}
         return server_process(env), server_process(env)
 
     return start

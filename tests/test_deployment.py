@@ -99,7 +99,7 @@ def nginx(tmp_path):
 
 def test_a_call_through_nginx_to_gunicorn_workers_sharing_redis(
         redis_server, server_process, nginx, person, room):
-    app = server_process({"FLASK_REDIS_URL": redis_server.url, "FLASK_SECRET_KEY": "shared by the workers",
+    app = server_process({"FLASK_REDIS_URL": redis_server.url, "FLASK_SECRET_KEY": "shared by the workers, 32 characters or more",
                           "FLASK_PROXIES": "1"}, command=gunicorn_gevent(workers=2))
     proxy = nginx(app.port)
     context = ssl.create_default_context()

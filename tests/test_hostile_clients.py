@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -14,7 +15,7 @@ import websocket
 from playwright.sync_api import expect
 
 from app import create_app
-from harness import SignalingClient as Client, http, room_path, wait_until
+from harness import SignalingClient as Client, an_offer, http, room_path, wait_until
 from settings import SettingError
 
 BIG_OFFER = json.dumps({"type": "offer", "sdp": "v=0\r\n" + "a=x" * 20_000})  # 60 KB
@@ -364,3 +365,62 @@ def test_a_full_call_under_the_content_security_policy_breaks_none_of_it(person,
     cara.page.goto("/tutorial/2")
     for someone in (ana, ben, cara):
         assert someone.page.evaluate("window.violations") == [], someone.name
+
+
+def test_sockets_refused_at_the_door_cost_little_however_they_keep_sending(server_process, room):
+    server = server_process()
+    pid = server.process.pid
+    before = rss_mb(pid)
+    sockets = []
+    for n in range(20):
+        client = Client(server.ws_url(f"{room}-{n}"), secret=None)
+        client.send({"type": "offer", "sdp": "not a join"})  # refused: bad-join, then a close
+        sockets.append(client)
+    frame = json.dumps({"type": "offer", "sdp": "x" * 60_000})
+    for client in sockets:  # each keeps sending what its budget allows
+        try:
+            for _ in range(30):
+                client.ws.send(frame)
+        except (OSError, websocket.WebSocketException):
+            pass
+    grown = rss_mb(pid) - before
+    print(f"20 refused sockets sent up to 1.8 MB each: the server grew {grown:.1f} MB")
+    assert grown < 10  # what a closing socket still sends is dropped, not queued
+    for client in sockets:
+        client.close()
+
+
+def eth0_address():
+    for line in subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                               capture_output=True, text=True).stdout.splitlines():
+        return line.split()[3].split("/")[0]
+    pytest.skip("no global IPv4 address to stand for a caller's")
+
+
+def test_an_echo_peer_sends_no_checks_to_the_servers_own_loopback(live_server, room):
+    """A caller's SDP names the addresses an echo peer sends ICE checks to: it must not aim
+    the server's packets at its own loopback."""
+    loopback = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    loopback.bind(("127.0.0.1", 0))
+    outside = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    outside.bind((eth0_address(), 0))
+    waiting = Client(live_server.ws_url(room))
+    token = waiting.expect("welcome")["echoToken"]
+    assert http("POST", f"{live_server.url}/room/{room}/echo", {"token": token}).status_code == 202
+    waiting.ws.settimeout(20)
+    waiting.expect("peer-joined")
+    offer = "".join(line + "\r\n" for line in an_offer().splitlines()
+                    if not line.startswith(("a=candidate", "a=end-of-candidates")))
+    waiting.send({"type": "offer", "sdp": offer})
+    waiting.expect("answer")
+    for number, (address, port) in enumerate([loopback.getsockname(), outside.getsockname()]):
+        waiting.send({"type": "candidate", "candidate": {
+            "candidate": f"candidate:{number} 1 udp 2130706431 {address} {port} typ host",
+            "sdpMid": "0", "sdpMLineIndex": 0}})
+    outside.settimeout(20)
+    outside.recvfrom(2048)  # the echo peer checks the address it may check...
+    outside.recvfrom(2048)  # ...and checks again: by now the other had its turn too
+    loopback.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        loopback.recvfrom(2048)  # ...and never this one
+    waiting.close()

@@ -262,7 +262,7 @@ def test_a_scanner_finds_none_of_the_lobbys_rooms_and_learns_nothing(start_serve
     with ThreadPoolExecutor(8) as pool:
         # Even knowing the names of the rooms in use, a wrong token learns nothing.
         answers = set(pool.map(ask_echo, guesses + in_use))
-        assert answers == {(403, b'{"error":"Only someone in this room may call the echo peer."}\n')}
+        assert answers == {(403, b'{"error":"Only the person waiting in this room may call the echo peer."}\n')}
         found = [message for message in pool.map(probe, guesses)
                  if message != {**message, "type": "welcome", "peers": 0}]
     assert found == []  # every guess is an empty room: none of those in use
@@ -281,3 +281,15 @@ def test_guessing_is_slow(start_server, room):
     assert refused.value.status_code == 429
     echo = http("POST", f"{server.url}/room/{room}/echo", {"token": "0" * 64})
     assert echo.status_code == 429 and echo.json()["error"] == "rate-limited"
+
+
+def test_an_echo_token_from_an_earlier_visit_is_worthless(live_server, room):
+    earlier = Client(live_server.ws_url(room), "the-first-visitors-secret-0")
+    kept = earlier.expect("welcome")["echoToken"]
+    earlier.close()
+    wait_until(lambda: live_server.app.extensions["rooms"].waiting_secret(room) is None, "the room to empty")
+    now = Client(live_server.ws_url(room), "someone-elses-secret-now-00")
+    now.expect("welcome")
+    stale = http("POST", f"{live_server.url}/room/{room}/echo", {"token": kept})
+    assert stale.status_code == 403  # no echo peer walks in on someone else
+    now.close()

@@ -171,7 +171,7 @@ def test_only_the_person_waiting_may_call_the_echo_peer(person, live_server, roo
     for body in ({}, {"token": "guessed"}, {"token": 42}):
         refused = ana.page.request.post(url, data=body)
         assert refused.status == 403
-        assert refused.json() == {"error": "Only someone in this room may call the echo peer."}
+        assert refused.json() == {"error": "Only the person waiting in this room may call the echo peer."}
     assert not live_server.app.extensions["echo_peers"].running()
 
 
@@ -192,7 +192,7 @@ def test_the_echo_route_refuses_other_sites_and_bad_tokens_alike(client):
     for path in ("/room/no.dots/echo", "/room/fine/echo"):  # the token is checked first
         refused = client.post(path, json={"token": "guessed"})
         assert refused.status_code == 403
-        assert refused.get_json() == {"error": "Only someone in this room may call the echo peer."}
+        assert refused.get_json() == {"error": "Only the person waiting in this room may call the echo peer."}
 
 
 def test_what_one_peer_records_another_can_play(python_peer, room, tmp_path):

@@ -334,7 +334,8 @@ function handlePeerLeft() {
 // Someone without the link asks to join: only the person waiting lets them in.
 function showKnock(knocking) {
   knockPanel.hidden = !knocking;
-  if (knocking) admitButton.focus();
+  // The dialog takes the focus, not Admit: a key pressed at that moment admits nobody.
+  if (knocking) knockPanel.focus();
 }
 
 function answerKnock(type) {
