@@ -178,8 +178,17 @@ def test_the_log_cannot_be_forged_through_a_room_name(live_server, caplog):
 
 # What a person sees.
 
-def test_a_page_without_the_secret_knocks_and_is_let_in(person, room):
-    ana, ben = person("ana"), person("ben")
+@pytest.fixture(params=["memory", "redis"])
+def page_servers(request):
+    """Where Ana's and Ben's pages come from: the session's server, or two processes
+    sharing the rooms through Redis."""
+    if request.param == "memory":
+        return "", ""
+    return tuple(server.url for server in request.getfixturevalue("scaled_out"))
+
+
+def test_a_page_without_the_secret_knocks_and_is_let_in(person, room, page_servers):
+    ana, ben = person("ana", page_servers[0]), person("ben", page_servers[1])
     ana.join(room)
     ana.expect_state("waiting")
     received = []  # every frame that reaches Ben's page

@@ -227,3 +227,10 @@ def test_the_command_line_leaves_cleanly_and_the_other_side_is_told(python_peer,
     assert process.returncode == 0, log
     wait_until(lambda: stayer.peer.call is None, "the stayer to hear peer-left")
     assert "call ended; received" in log and "Traceback" not in log
+
+
+def test_an_echo_peer_scales_a_large_picture_down_before_encoding_it(python_peer, room):
+    caller = in_room(python_peer(room, picture=(1920, 1080)))
+    python_peer(room, send="echo", max_picture=(1280, 720))  # echo.py's cap
+    wait_for_media(caller)
+    assert caller.peer.received.size == (1280, 720)
