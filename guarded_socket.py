@@ -18,6 +18,8 @@ import threading
 import time
 
 SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
+# What a socket being closed may still send: its close reply, and frames already on the way.
+CLOSE_ALLOWANCE = 64 * 1024
 
 
 class Flooded(OSError):
@@ -46,6 +48,11 @@ class GuardedSocket:
         self._write_lock = threading.Lock()
         self._arrivals = arrivals
         self.flooded = False
+
+    def stop_taking(self):
+        """From now on, take only what a close reply needs: the server is closing this
+        socket, and nothing read any more would be used."""
+        self._arrivals = ByteBudget(rate=0, burst=CLOSE_ALLOWANCE)
 
     def send(self, data):
         with self._write_lock:

@@ -105,12 +105,11 @@ class Member:
             self.stop_reading()
 
     def stop_reading(self):
-        """Take nothing more from a client we are closing: what it still sends is dropped
-        by the kernel, not queued by simple-websocket's reader."""
-        try:
-            self.connection.sock.shutdown(socket.SHUT_RD)
-        except OSError:
-            pass
+        """Take little more from a client we are closing (its close reply): past that, its
+        socket is cut rather than its frames queued by simple-websocket's reader."""
+        stop_taking = getattr(self.connection.sock, "stop_taking", None)
+        if stop_taking:
+            stop_taking()
 
     def finish(self):
         """End the visit cleanly: send what waits, let the close handshake finish, then end

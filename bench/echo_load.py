@@ -42,7 +42,7 @@ def start_echo_call(port, room):
     for line in caller.stderr:
         if "waiting for someone" in line:
             break
-    token = echo_token(APP_ENV["FLASK_SECRET_KEY"], room)
+    token = echo_token(APP_ENV["FLASK_SECRET_KEY"], room, SECRET)
     request = urllib.request.Request(f"http://127.0.0.1:{port}/room/{room}/echo", method="POST",
                                      data=json.dumps({"token": token}).encode(),
                                      headers={"Content-Type": "application/json"})

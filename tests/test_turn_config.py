@@ -20,6 +20,7 @@ import socket
 import ssl
 import subprocess
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aioice import stun
@@ -326,7 +327,10 @@ async def echo_through(client, address):
 
 
 def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 20))
+    """Run `coroutine` to its end (20 s at most) on an event loop of its own, in a thread of
+    its own: a browser test before this one leaves Playwright's loop running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(asyncio.wait_for(coroutine, 20))).result()
 
 
 # --- The config as coturn reads it -----------------------------------------------------------
