@@ -1,17 +1,11 @@
-// The call page: puts the three steps together and keeps the person informed.
-// Order of events:
-//   arrival:       if the browser already allows the camera, it turns on (a preview)
-//   first person:  Join -> camera (unless on) and socket together -> "welcome" (peers: 0)
-//                  -> new Peer, whose offer and candidates are held -> "peer-joined"
-//                  -> send them
-//   second person: Join -> camera (unless on) and socket together -> "welcome" (peers: 1)
-//                  -> offer -> new Peer -> answer -> media.
-// The one who waited has their camera on and their offer ready, so it leaves the moment
-// the other person arrives.
+// The call page: the camera, the controls and the status line. The call itself (the
+// signaling channel, the Peer, who offers) is a CallSession, which never touches the page:
+// this file shows what it says happened.
+//   arrival: if the browser already allows the camera, it turns on (a preview)
+//   Join:    the camera (unless on) and the session's socket together; see call-session.js
 
 import { openCameraAndMicrophone, explainMediaError } from './media.js';
-import { Peer } from './peer.js';
-import { SignalingChannel, signalingUrl } from './signaling.js';
+import { CallSession } from './call-session.js';
 import { openChat, closeChat } from './chat.js';
 import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
 import { ScreenShare } from './screen-share.js';
@@ -35,15 +29,10 @@ const knockPanel = document.getElementById('knock');
 const admitButton = document.getElementById('admit-button');
 const declineButton = document.getElementById('decline-button');
 
+let state = 'idle';  // what #status says, by name (data-state)
 let camera = null;  // the promise of the local stream: set when the camera starts
 let localStream = null;
-let signaling = null;
-let peer = null;
-let polite = false;
-let iceServers = [];
-let iceTransportPolicy = 'all';
-let echoToken = null;  // proves to the server that a request for the echo peer is ours
-let heldSignals = null;  // while we are alone: our Peer's offer and candidates, kept for whoever joins
+let session = null;  // the call we are in, from Join to leaving
 let deviceSwitches = Promise.resolve();  // one switch at a time
 const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
 
@@ -69,29 +58,8 @@ function announce(direction, message) {
   document.dispatchEvent(new CustomEvent('signal', { detail: { direction, message } }));
 }
 
-function sendSignal(message) {
-  if (heldSignals) {
-    heldSignals.push(message);
-    return;
-  }
-  announce('out', message);
-  signaling.send(message);
-}
-
-// Alone in the room: make our Peer now (its offer needs a moment), and hold what it says
-// until someone joins. The post sent its offer into the empty room, where it was lost.
-function prepareOffer() {
-  heldSignals = [];
-  return startPeer();
-}
-
-function sendHeldSignals() {
-  const messages = heldSignals;
-  heldSignals = null;
-  messages.forEach(sendSignal);
-}
-
-function setStatus(state, sentence) {
+function setStatus(newState, sentence) {
+  state = newState;
   statusText.dataset.state = state;
   statusText.textContent = sentence;
   echoButton.disabled = state !== 'waiting';  // someone to call only while alone
@@ -151,13 +119,13 @@ async function previewIfAllowed() {
   const states = await Promise.all(['camera', 'microphone'].map((name) =>
     navigator.permissions?.query({ name }).then(({ state }) => state, () => 'unknown')));
   // Not allowed yet; or Join came first, and turns the camera on itself.
-  if (!states.every((state) => state === 'granted') || statusText.dataset.state !== 'idle') return;
+  if (!states.every((permission) => permission === 'granted') || state !== 'idle') return;
   try {
     await startCamera();
   } catch (error) {
     return log(`no preview: ${error.name}: ${error.message}`);  // Join tries again, and says why
   }
-  if (statusText.dataset.state === 'idle') {
+  if (state === 'idle') {
     setStatus('idle', 'Your camera is on: only you see it. Press Join to enter the room.');
   }
 }
@@ -166,11 +134,9 @@ async function join() {
   joinButton.disabled = true;
   setStatus('starting', localStream ? 'Entering the room…' : 'Starting your camera and microphone…');
   // The camera and the server at once: each takes a moment, and the offer needs both.
-  const channel = signaling = new SignalingChannel(signalingUrl(room), {
-    secret, onMessage: handleSignal, onDisconnect: handleSignalingLost, log,
-  });
-  const [media, connection] = await Promise.allSettled([startCamera(), channel.open()]);
-  if (signaling !== channel) {
+  const current = session = new CallSession({ room, secret, camera: () => camera, on: sessionEvents, log });
+  const [media, connection] = await Promise.allSettled([startCamera(), current.join()]);
+  if (session !== current) {
     return;  // we left meanwhile (and said why), and may have joined again since
   }
   if (media.status === 'rejected') {
@@ -184,117 +150,35 @@ async function join() {
   setInCall(true);
 }
 
-async function handleSignal(message) {
-  announce('in', message);
-  switch (message.type) {
-    case 'welcome':
-      return handleWelcome(message);
-    case 'knocking':
-      return setStatus('knocking', 'Someone is in this room. Waiting for them to let you in…');
-    case 'knock':
-      return showKnock(true);
-    case 'knock-ended':
-      return showKnock(false);
-    case 'peer-joined':
-      return handlePeerJoined();
-    case 'peer-left':
-      return handlePeerLeft();
-    case 'offer':
-      return handleOffer(message);
-    case 'answer':
-      return peer?.handleDescription(message);
-    case 'candidate':
-      return peer?.handleCandidate(message.candidate);
-    case 'error':
-      return handleServerError(message);
-    default:
-      log(`ignored unknown message type ${message.type}`);
-  }
-}
-
-function handleWelcome(welcome) {
-  if (welcome.secret) {  // let in by a knock: now our link is the room's, for rejoining
-    secret = signaling.secret = welcome.secret;
+// What the session says happened, shown.
+const sessionEvents = {
+  waiting: (afterLeave) => setStatus('waiting', `${afterLeave ? 'The other person left. ' : ''}` +
+    `Waiting for someone to join. Share this link: ${location.href}`),
+  knocking: () => setStatus('knocking', 'Someone is in this room. Waiting for them to let you in…'),
+  knock: showKnock,
+  connecting: (why) => (why === 'joined'
+    ? showProgress('connecting', 'Someone joined. Connecting…')
+    : setStatus('connecting', 'Connecting to the other person…')),
+  connectionState: showConnectionState,
+  ended: leave,
+  signalingLost: handleSignalingLost,
+  remoteStream: (stream) => { remoteVideo.srcObject = stream; },
+  peer: openChat,
+  peerClosed: () => {
+    screenShare.end();
+    closeChat();
+    remoteVideo.srcObject = null;
+  },
+  iceServerError: handleIceServerError,
+  secret: (roomsSecret) => {  // let in by a knock: our link is the room's now
+    secret = roomsSecret;
     history.replaceState(null, '', `#${secret}`);
-  }
-  const { peers, polite: isPolite, iceServers: servers, iceTransportPolicy: policy } = welcome;
-  polite = isPolite;
-  iceServers = servers;
-  iceTransportPolicy = policy ?? 'all';
-  echoToken = welcome.echoToken;
-  if (isCallUp()) {
-    // Back after losing the signaling server, and the call never stopped: keep it, and
-    // take the role this welcome gives (the one who came back first is polite).
-    peer.polite = polite;
-    return showConnectionState('connected');
-  }
-  const lostCall = peer && !heldSignals;  // a call that did not survive (or is not up)
-  closePeer();
-  if (peers === 0) {
-    setStatus('waiting', `Waiting for someone to join. Share this link: ${location.href}`);
-    return prepareOffer();
-  }
-  // We arrived second: the one waiting sends us their offer, and we answer it.
-  setStatus('connecting', 'Connecting to the other person…');
-  if (lostCall) {
-    // But one who kept the call through the outage sends nothing: we start it over. (If
-    // they lost it too, both offer, and perfect negotiation keeps one of the two.)
-    return startPeer();
-  }
-}
+  },
+  signal: announce,
+};
 
-async function handleOffer(offer) {
-  if (isFromAnotherConnection(offer)) {
-    // The other side lost our call in a signaling outage and started over: our side of
-    // the old call is no use now.
-    log('an offer from a new connection of theirs: starting our side over');
-    closePeer();
-  }
-  // The first offer finds us without a Peer: we arrived second, so we answer.
-  return (peer ?? await startPeer()).handleDescription(offer);
-}
-
-// Each RTCPeerConnection has a certificate of its own, named by the a=fingerprint of
-// every description it makes (ICE restarts included): another one means another connection.
-function isFromAnotherConnection(description) {
-  const fingerprint = (sdp) => sdp.match(/^a=fingerprint:.*$/m)?.[0];
-  const current = peer?.pc.remoteDescription;
-  return Boolean(current) && fingerprint(current.sdp) !== fingerprint(description.sdp);
-}
-
-function handlePeerJoined() {
-  polite = true;  // we were there first (after a signaling outage, too)
-  if (isCallUp()) {
-    // They rejoined while we stayed: keep the call.
-    peer.polite = true;
-    return log('the other person is back on the signaling server; the call goes on');
-  }
-  showProgress('connecting', 'Someone joined. Connecting…');
-  if (heldSignals && peer) {
-    return sendHeldSignals();
-  }
-  closePeer();  // no offer ready, or a call that was not up (it failed, or never connected)
-  return startPeer();
-}
-
-function isCallUp() {
-  return peer?.pc.connectionState === 'connected';
-}
-
-async function startPeer() {
-  peer = new Peer({
-    iceServers, iceTransportPolicy, polite, log, sendSignal,
-    localStream: await camera,  // messages can arrive before the camera is ready
-    onRemoteStream: (remoteStream) => { remoteVideo.srcObject = remoteStream; },
-    onConnectionStateChange: showConnectionState,
-    onIceServerError: handleIceServerError,
-  });
-  openChat(peer.pc);
-  return peer;
-}
-
-function showConnectionState(state) {
-  switch (state) {
+function showConnectionState(connectionState) {
+  switch (connectionState) {
     case 'connecting':
       return showProgress('connecting', 'Connecting to the other person…');
     case 'connected':
@@ -308,27 +192,19 @@ function showConnectionState(state) {
 
 // Keep saying what went wrong (refused TURN credentials, possibly while still alone) until
 // the call works.
-function showProgress(state, sentence) {
-  if (statusText.dataset.state !== 'error' || state === 'connected') {
-    setStatus(state, sentence);
+function showProgress(newState, sentence) {
+  if (state !== 'error' || newState === 'connected') {
+    setStatus(newState, sentence);
   }
 }
 
 // With relay only, a TURN server that refuses us means no path at all: say so now rather
 // than after ICE gives up. Otherwise other paths may still work; the log has it.
 function handleIceServerError({ url, errorCode, errorText }) {
-  if (errorCode === 401 && iceTransportPolicy === 'relay') {
+  if (errorCode === 401 && session?.iceTransportPolicy === 'relay') {
     setStatus('error', `The relay server ${url} refused this call's credentials ` +
       `(${errorCode} ${errorText}). They may have expired: reload the page to get new ones.`);
   }
-}
-
-function handlePeerLeft() {
-  closePeer();
-  // Whoever stays is now the one who was there first: polite, and the next one to offer.
-  polite = true;
-  setStatus('waiting', `The other person left. Waiting for someone to join. Share this link: ${location.href}`);
-  return prepareOffer();
 }
 
 // Someone without the link asks to join: only the person waiting lets them in.
@@ -338,53 +214,29 @@ function showKnock(knocking) {
   if (knocking) knockPanel.focus();
 }
 
-function answerKnock(type) {
+function answerKnock(admit) {
   showKnock(false);
-  signaling?.send({ type });
+  if (admit) session?.admit();
+  else session?.decline();
 }
 
-function handleServerError({ code, message }) {
-  log(`server error ${code}: ${message}`);
-  if (code === 'declined') {
-    return leave('declined', 'The person in this room did not let you in.');
-  }
-  if (code === 'nobody-there') {
-    return leave('idle', 'The person you asked has left the room. Press Join to enter it again.');
-  }
-  // With a call up, we are back from an outage and our old place is not free yet: the
-  // server closes the socket, and the signaling channel tries again.
-  if (code === 'room-full' && !isCallUp()) {
-    leave('full', 'This room is full: two people are already in a call here. Choose another room.');
-  }
-}
-
-function handleSignalingLost(retryInMs) {
+function handleSignalingLost(retryInMs, callUp) {
   const seconds = (retryInMs / 1000).toFixed(1);
-  setStatus('reconnecting', isCallUp()
+  setStatus('reconnecting', callUp
     ? `Lost the signaling server; trying again in ${seconds} s. Your call goes on.`
     : `Lost the signaling server; trying again in ${seconds} s…`);
 }
 
-function closePeer() {
-  screenShare.end();
-  closeChat();
-  peer?.close();
-  peer = null;
-  heldSignals = null;  // what a closed Peer said must never be sent
-  remoteVideo.srcObject = null;
-}
-
-function leave(state, sentence) {
+function leave(endState, sentence) {
   showKnock(false);
-  signaling?.close();
-  signaling = null;
-  closePeer();
+  session?.leave();
+  session = null;
   localStream?.getTracks().forEach((track) => track.stop());
   camera = localStream = null;
   localVideo.srcObject = null;
   setInCall(false);
   updateMuteButtons();
-  setStatus(state, sentence);
+  setStatus(endState, sentence);
 }
 
 function hangUp() {
@@ -400,7 +252,7 @@ async function callEchoPeer() {
     const response = await fetch(`/room/${encodeURIComponent(room)}/echo`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ token: echoToken }),
+      body: JSON.stringify({ token: session?.echoToken }),
     });
     if (!response.ok) {
       problem = (await response.json().catch(() => ({}))).error ?? response.statusText;
@@ -409,14 +261,14 @@ async function callEchoPeer() {
     problem = `the server cannot be reached (${error.message})`;
   }
   // Still alone? (The person may have left, or someone else come, meanwhile.)
-  if (problem && statusText.dataset.state === 'waiting') {
+  if (problem && state === 'waiting') {
     setStatus('waiting', `The echo peer cannot come: ${problem}`);
   }
 }
 
 // Send `newTrack` in place of `oldTrack`, and show the video being sent in the preview.
 async function sendAndShow(oldTrack, newTrack) {
-  await peer?.replaceTrack(oldTrack, newTrack);
+  await session?.peer?.replaceTrack(oldTrack, newTrack);
   if (newTrack.kind === 'video') localVideo.srcObject = new MediaStream([newTrack]);
 }
 
@@ -529,9 +381,9 @@ echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
 copyLinkButton.addEventListener('click', copyLink);
-admitButton.addEventListener('click', () => answerKnock('admit'));
-declineButton.addEventListener('click', () => answerKnock('decline'));
-watchStats(() => peer?.pc);
+admitButton.addEventListener('click', () => answerKnock(true));
+declineButton.addEventListener('click', () => answerKnock(false));
+watchStats(() => session?.peer?.pc);
 shareButton.addEventListener('click', toggleScreenShare);
 onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));
 navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
