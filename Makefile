@@ -9,7 +9,7 @@ CONNECTIONS ?= 2500
 WORKERS ?= 1
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan serve test test-quick browser packages screenshots clean
+.PHONY: run run-lan serve test test-quick browser packages firefox-driver screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -41,7 +41,7 @@ serve: $(VENV)/.installed-run
 	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers $(WORKERS) \
 	  --bind $(HOST):$(PORT) 'app:create_app()'
 
-test: $(VENV)/.installed-test browser packages
+test: $(VENV)/.installed-test browser packages firefox-driver
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The core while you work, in under a minute: the wire protocol, private rooms (in memory),
@@ -58,12 +58,23 @@ browser: $(VENV)/.installed-test
 
 # As root, install the Debian packages some tests need: iptables (the ICE restart test cuts
 # a call's paths with it), coturn (the TURN tests), redis-server and nginx (the scale-out and
-# deployment tests). Without them those tests are skipped and say why.
+# deployment tests), firefox-esr and Node.js with npm (the Firefox tests, tests/firefox.py).
+# Without them those tests are skipped and say why.
 packages:
 	@missing="$$(command -v ip6tables >/dev/null || echo iptables) $$(command -v turnserver >/dev/null || echo coturn) \
-	  $$(command -v redis-server >/dev/null || echo redis-server) $$(command -v nginx >/dev/null || echo nginx)"; \
+	  $$(command -v redis-server >/dev/null || echo redis-server) $$(command -v nginx >/dev/null || echo nginx) \
+	  $$(command -v firefox-esr >/dev/null || echo firefox-esr) $$(command -v node >/dev/null || echo nodejs) \
+	  $$(command -v npm >/dev/null || echo npm)"; \
 	  [ -z "$$(echo $$missing)" ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) >/dev/null || true
+
+# puppeteer-core, which drives Firefox for the tests, as tests/firefox-driver/package-lock.json
+# pins it (again only when the lockfile changes). Without npm the Firefox tests are skipped.
+FIREFOX_DRIVER = tests/firefox-driver
+firefox-driver: packages
+	@if ! command -v npm >/dev/null; then echo "npm is missing: the Firefox tests will be skipped"; \
+	elif [ ! $(FIREFOX_DRIVER)/node_modules/.package-lock.json -nt $(FIREFOX_DRIVER)/package-lock.json ]; then \
+	  cd $(FIREFOX_DRIVER) && npm ci --no-audit --no-fund --loglevel=error; fi
 
 $(VENV)/.installed-run: requirements.txt | $(VENV)
 	$(BIN)/pip install -q -r requirements.txt

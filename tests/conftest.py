@@ -335,3 +335,7 @@ def meet(person, room):
 def call(person, room):
     """Ana and Ben in a call in `room`: both connected, frames arriving on both sides."""
     return harness.start_call(person("ana"), person("ben"), room, frames=10)
+
+
+# Firefox people (firefox_person) and their fixtures: tests/firefox.py.
+pytest_plugins = ["firefox"]

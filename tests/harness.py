@@ -22,6 +22,10 @@ from playwright.sync_api import TimeoutError, expect
 
 HARNESS_JS = Path(__file__).with_name("harness.js")
 TIMEOUT_MS = 20_000
+# Sound, in getStats' totalAudioEnergy (the sum of level² × seconds): more than this. A
+# muted sender's "silence" still carries one bit of noise (level 3e-5, 1e-9 a second); the
+# fake beep or tone at a level of 0.1 brings 0.01 a second.
+SOUND_ENERGY = 1e-6
 
 
 def wait_until(condition, what, timeout=TIMEOUT_MS / 1000):
@@ -178,30 +182,40 @@ class Person:
     def inbound(self, kind):
         return self.page.evaluate("kind => harness.inboundStats(kind)", kind)
 
+    def wait_for_check(self, check, arg=None, what="a check", timeout=TIMEOUT_MS):
+        """Wait until the page code `check`, which may be async, gives a truthy value.
+        Playwright's wait_for_function takes the Promise of an async function for a truthy
+        value and returns at once, so checks that await (getStats) are asked from here,
+        one at a time, every 20 ms."""
+        deadline = time.monotonic() + timeout / 1000
+        while not self.page.evaluate(check, arg):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: waited {timeout} ms for {what}")
+            time.sleep(0.02)
+
     def wait_for_sound(self):
-        """Wait until more audio bytes arrive and they carry energy (the fake beep)."""
+        """Wait until more audio bytes arrive and they carry sound (the fake beep or tone)."""
         start = self.inbound("audio") or {"bytesReceived": 0, "totalAudioEnergy": 0}
-        self.page.wait_for_function(
-            """async start => {
-                 const now = await harness.inboundStats('audio');
-                 return now && now.bytesReceived > start.bytesReceived
-                   && now.totalAudioEnergy > start.totalAudioEnergy;
-               }""", arg=start)
+        self.wait_for_check(
+            """([start, least]) => harness.inboundStats('audio').then((now) =>
+                 now && now.bytesReceived > start.bytesReceived
+                 && now.totalAudioEnergy - start.totalAudioEnergy > least)""",
+            [start, SOUND_ENERGY], "sound from the other side")
 
     def wait_for_silence(self, packets=100):
-        """Wait until `packets` audio packets in a row (2 s of Opus) arrive with no energy."""
+        """Wait until `packets` audio packets in a row (2 s of Opus) arrive with no sound."""
         self.page.evaluate("delete window.silenceWindow")
-        self.page.wait_for_function(
-            """async packets => {
+        self.wait_for_check(
+            """async ([packets, least]) => {
                  const now = await harness.inboundStats('audio');
                  const since = window.silenceWindow;
                  if (!now) return false;
-                 if (!since || now.totalAudioEnergy > since.totalAudioEnergy) {
+                 if (!since || now.totalAudioEnergy - since.totalAudioEnergy > least) {
                    window.silenceWindow = now;  // sound again: start counting anew
                    return false;
                  }
                  return now.packetsReceived - since.packetsReceived >= packets;
-               }""", arg=packets)
+               }""", [packets, SOUND_ENERGY], f"{packets} audio packets in a row with no sound")
 
     def selected_candidate_pair(self):
         return self.page.evaluate("harness.selectedCandidatePair()")

@@ -86,6 +86,7 @@ export class Peer {
       return;
     }
     this.log(`received ${description.type}`);
+    if (description.type === 'offer') description = this.keepingOurDtlsRole(description);
     await pc.setRemoteDescription(description);
     await this.addPendingCandidates();
     if (description.type === 'offer') {
@@ -93,6 +94,28 @@ export class Peer {
       this.log(`sending ${pc.localDescription.type}`);
       this.sendSignal(pc.localDescription);
     }
+  }
+
+  // A new offer on a connection where we are the DTLS server is read as "the other side
+  // stays the DTLS client" (a=setup:active in place of actpass), so that our answer keeps
+  // our role. Firefox (153) otherwise answers every offer with a=setup:active, even where
+  // it is the server: a switch of roles that Chromium refuses ("Failed to set SSL role for
+  // the transport"), so an ICE restart or any new offer from Chromium to a Firefox that
+  // made the first offer failed, and the call with it. The answerer keeps its role (RFC
+  // 8842), as Chromium's answers do.
+  keepingOurDtlsRole(offer) {
+    if (this.dtlsRole() !== 'passive') return offer;
+    return { type: 'offer', sdp: offer.sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active') };
+  }
+
+  // 'active' (DTLS client) or 'passive' (DTLS server) on this connection so far, as its
+  // last completed offer and answer set it; null before the first answer.
+  dtlsRole() {
+    const { currentLocalDescription: local, currentRemoteDescription: remote } = this.pc;
+    if (!local || !remote) return null;
+    const setup = (description) => description.sdp.match(/^a=setup:(\w+)/m)?.[1];
+    if (local.type === 'answer') return setup(local);
+    return { active: 'passive', passive: 'active' }[setup(remote)] ?? null;
   }
 
   // A candidate from the other side: too early without a remote description, so queue it.
