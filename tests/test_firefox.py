@@ -12,8 +12,7 @@ import re
 import pytest
 
 from harness import start_call, wait_until
-
-PATTERN_SIZE = (640, 480)  # the Python peer's test pattern
+from peer import PATTERN_SIZE  # the Python peer's test pattern
 
 # Both join orders: the first one in waits, is polite, and makes the offer.
 ORDERS = pytest.mark.parametrize("firefox_first", [True, False], ids=["firefox-first", "chromium-first"])

@@ -27,33 +27,21 @@ function pageOf(id) {
   return entry.page;
 }
 
-// Runs in the page: `source` is a function (called with `arg`) or an expression.
-function runInPage(source, arg) {
-  const indirectEval = eval;
-  let value;
+// `source` is a function (called with `arg`), an expression or statements, as text. It is
+// evaluated by WebDriver BiDi itself (script.evaluate, script.callFunction), never by an
+// eval in the page: the app's Content-Security-Policy forbids that, and rightly.
+async function runIn(page, source, arg) {
+  let handle;
   try {
-    value = indirectEval(`(${source}\n)`);
+    handle = await page.evaluateHandle(`(${source}\n)`);
   } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    value = indirectEval(source);  // statements, not an expression
+    if (!/SyntaxError/.test(String(error))) throw error;
+    return page.evaluate(source);  // statements, not an expression
   }
-  return typeof value === 'function' ? value(arg) : value;
-}
-
-// Runs in the page: until `source` (as in runInPage) gives a truthy value, checked every
-// `interval` ms, one check at a time; it rejects with a TimeoutError after `timeout` ms.
-async function waitInPage(run, source, arg, timeout, interval) {
-  const deadline = performance.now() + timeout;
-  const evaluate = new Function(`return (${run})`)();
-  for (;;) {
-    const value = await evaluate(source, arg);
-    if (value) return value;
-    if (performance.now() > deadline) {
-      const error = new Error(`waited ${timeout} ms for ${source}`);
-      error.name = 'TimeoutError';
-      throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, interval));
+  try {
+    return await handle.evaluate((value, given) => (typeof value === 'function' ? value(given) : value), arg);
+  } finally {
+    await handle.dispose();
   }
 }
 
@@ -64,8 +52,20 @@ function buttonNamed(name) {
     && !button.disabled && button.checkVisibility());
 }
 
-function waitFor(page, source, arg, timeout, interval = 20) {
-  return page.evaluateHandle(waitInPage, runInPage.toString(), source, arg, timeout, interval);
+// Until `source` (as in runIn) gives a truthy value, checked every `interval` ms from here,
+// one check at a time; a TimeoutError after `timeout` ms.
+async function waitFor(page, source, arg, timeout, interval = 20) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await runIn(page, source, arg);
+    if (value) return value;
+    if (Date.now() > deadline) {
+      const error = new Error(`waited ${timeout} ms for ${source}`);
+      error.name = 'TimeoutError';
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
 }
 
 const ops = {
@@ -111,23 +111,32 @@ const ops = {
   },
 
   evaluate({ page, source, arg }) {
-    return pageOf(page).evaluate(runInPage, source, arg);
+    return runIn(pageOf(page), source, arg);
   },
 
   async waitForFunction({ page, source, arg, timeout, interval }) {
-    const handle = await waitFor(pageOf(page), source, arg, timeout, interval);
-    await handle.dispose();
+    await waitFor(pageOf(page), source, arg, timeout, interval);
   },
 
   // A real click (pointer events over BiDi) on the button named `name`, as a person clicks
   // it: it waits until the button is there, visible and enabled.
   async clickButton({ page, name, timeout }) {
     const current = pageOf(page);
-    const handle = await waitFor(current, buttonNamed.toString(), name, timeout);
-    try {
-      await handle.asElement().click();
-    } finally {
-      await handle.dispose();
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const handle = await current.evaluateHandle(buttonNamed, name);
+      const button = handle.asElement();
+      try {
+        if (button) return await button.click();
+      } finally {
+        await handle.dispose();
+      }
+      if (Date.now() > deadline) {
+        const error = new Error(`waited ${timeout} ms for a button named ${name}`);
+        error.name = 'TimeoutError';
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   },
 
