@@ -41,6 +41,7 @@ def client_address():
 
 
 sock = Sock()
+WS_ENDPOINT = "__flask_sock.ws"  # flask-sock's name for the ws() route below
 limiter = Limiter(client_address)
 
 ADJECTIVES = ["quiet", "brave", "sunny", "gentle", "swift", "clever", "calm", "bright"]
@@ -157,7 +158,7 @@ def create_app(test_config=None):
     def hold_a_socket():
         """At most SOCKETS_PER_ADDRESS signaling sockets from one address at once, and the
         socket guarded (guarded_socket.py) before flask-sock takes it."""
-        if request.endpoint != "__flask_sock.ws":
+        if request.endpoint != WS_ENDPOINT:
             return
         if not app.config["PROXIES"] and "X-Forwarded-For" in request.headers and not app.extensions.get("proxy_warned"):
             app.extensions["proxy_warned"] = True
@@ -241,9 +242,8 @@ def create_app(test_config=None):
     app.extensions["rooms"] = make_rooms(app.config)
     sock.init_app(app)
     # New signaling sockets count against the same limit as echo requests.
-    ws_endpoint = "__flask_sock.ws"
-    app.view_functions[ws_endpoint] = limiter.shared_limit(joins_limit, scope="joins")(
-        app.view_functions[ws_endpoint])
+    app.view_functions[WS_ENDPOINT] = limiter.shared_limit(joins_limit, scope="joins")(
+        app.view_functions[WS_ENDPOINT])
     return app
 
 

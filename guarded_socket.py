@@ -15,7 +15,8 @@ around the socket it finds in the WSGI environ rather than a Server of our own.
 """
 
 import threading
-import time
+
+from signaling import RateLimit
 
 SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 # What a socket being closed may still send: its close reply, and frames already on the way.
@@ -24,22 +25,6 @@ CLOSE_ALLOWANCE = 64 * 1024
 
 class Flooded(OSError):
     """More arrived than the socket's budget allows."""
-
-
-class ByteBudget:
-    """A token bucket of bytes: `burst` at once, then `rate` a second."""
-
-    def __init__(self, rate, burst):
-        self.rate = rate
-        self.burst = self.tokens = burst
-        self.last = time.monotonic()
-
-    def take(self, count):
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        self.tokens -= count
-        return self.tokens >= 0
 
 
 class GuardedSocket:
@@ -52,7 +37,7 @@ class GuardedSocket:
     def stop_taking(self):
         """From now on, take only what a close reply needs: the server is closing this
         socket, and nothing read any more would be used."""
-        self._arrivals = ByteBudget(rate=0, burst=CLOSE_ALLOWANCE)
+        self._arrivals = RateLimit(rate=0, burst=CLOSE_ALLOWANCE)
 
     def send(self, data):
         with self._write_lock:
@@ -66,7 +51,7 @@ class GuardedSocket:
         pending = getattr(self._sock, "pending", None)
         while data and pending and pending():
             data += self._sock.recv(pending())
-        if not self._arrivals.take(len(data)):
+        if not self._arrivals.allow(len(data)):
             self.flooded = True
             raise Flooded("more arrived than any call sends")
         return data
@@ -83,6 +68,6 @@ def guard(environ, max_message_bytes):
     for key in SOCKET_KEYS:
         if key in environ:
             environ[key] = GuardedSocket(
-                environ[key], ByteBudget(rate=8 * max_message_bytes, burst=32 * max_message_bytes))
+                environ[key], RateLimit(rate=8 * max_message_bytes, burst=32 * max_message_bytes))
             return True
     return False

@@ -152,10 +152,11 @@ return 0
 
 # ARGV: member, "quiet" to leave without telling the other (they will see it rejoin).
 LEAVE = PRELUDE + """
-local knock = live_knock(live_members())
+local live = live_members()
+local knock = live_knock(live)
 if knock and knock[1] == ARGV[1] then
   redis.call('HDEL', room, ':knock')
-  for _, member in ipairs(live_members()) do tell(member[1], member[2], '{"type":"knock-ended"}') end
+  for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"knock-ended"}') end
 elseif redis.call('HDEL', room, ARGV[1]) == 1 then
   local live = live_members()
   if ARGV[2] ~= 'quiet' then

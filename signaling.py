@@ -178,20 +178,20 @@ def receive(member, timeout):
 
 
 class RateLimit:
-    """A token bucket: `burst` messages at once, then `rate` per second."""
+    """A token bucket: `burst` at once, then `rate` per second (messages, or bytes)."""
 
     def __init__(self, rate, burst):
         self.rate = rate
         self.burst = self.tokens = burst
         self.last = time.monotonic()
 
-    def allow(self):
+    def allow(self, count=1):
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
         self.last = now
-        if self.tokens < 1:
+        if self.tokens < count:
             return False
-        self.tokens -= 1
+        self.tokens -= count
         return True
 
 
