@@ -9,9 +9,9 @@ CONNECTIONS ?= 2500
 WORKERS ?= 1
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan serve test test-quick browser packages firefox-driver screenshots clean
+.PHONY: run run-lan serve test test-quick browser packages firefox-driver screenshots translations translations-update clean
 
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-run translations
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
@@ -22,7 +22,7 @@ LAN_HOSTS = import json, socket, subprocess; found = subprocess.run(["hostname",
   name = socket.gethostname(); print(json.dumps(["localhost", "127.0.0.1", "[::1]", name, name + ".local", \
   *(f"[{a}]" if ":" in a else a for a in found)]))
 
-run-lan: $(VENV)/.installed-run .lan/cert.crt
+run-lan: $(VENV)/.installed-run translations .lan/cert.crt
 	@echo "On another computer, open https://<this computer's LAN address>:$(PORT)/ and accept the certificate warning."
 	FLASK_TRUSTED_HOSTS='$(shell $(PYTHON) -c '$(LAN_HOSTS)')' \
 	  $(BIN)/flask --app app run --host 0.0.0.0 --port $(PORT) --cert .lan/cert.crt --key .lan/cert.key
@@ -35,22 +35,24 @@ run-lan: $(VENV)/.installed-run .lan/cert.crt
 # (README, Performance). One worker keeps the rooms in its memory; more need them in Redis:
 # make serve WORKERS=4 FLASK_REDIS_URL=redis://127.0.0.1:6379/0. Behind a TLS proxy
 # (deploy/nginx.conf), set FLASK_ECHO_SERVER_URL=ws://127.0.0.1:$(PORT) so echo peers skip it.
-serve: $(VENV)/.installed-run
+serve: $(VENV)/.installed-run translations
 	@[ "$(WORKERS)" = 1 ] || [ -n "$$FLASK_REDIS_URL" ] || \
 	  (echo "WORKERS=$(WORKERS) needs FLASK_REDIS_URL: each worker would have rooms of its own"; exit 1)
 	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers $(WORKERS) \
 	  --bind $(HOST):$(PORT) 'app:create_app()'
 
-test: $(VENV)/.installed-test browser packages firefox-driver
+test: $(VENV)/.installed-test translations browser packages firefox-driver
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The core while you work, in under a minute: the wire protocol, private rooms (in memory),
 # and one call between two browsers.
 QUICK = tests/test_signaling.py tests/test_private_calls.py tests/test_call.py::test_two_people_see_and_hear_each_other
-test-quick: $(VENV)/.installed-test browser
+test-quick: $(VENV)/.installed-test translations browser
 	$(BIN)/python -m pytest -q -k "not redis and not scanner" $(QUICK) $(PYTEST_ARGS)
 
-screenshots: $(VENV)/.installed-test browser
+# The Korean screenshots need a Korean font (Debian: fonts-nanum), or the text shows as boxes.
+screenshots: $(VENV)/.installed-test translations browser
+	@fc-list :lang=ko | grep -q . || (echo "no Korean font: apt-get install fonts-nanum"; exit 1)
 	$(BIN)/python scripts/screenshots.py
 
 browser: $(VENV)/.installed-test
@@ -75,6 +77,21 @@ firefox-driver: packages
 	@if ! command -v npm >/dev/null; then echo "npm is missing: the Firefox tests will be skipped"; \
 	elif [ ! $(FIREFOX_DRIVER)/node_modules/.package-lock.json -nt $(FIREFOX_DRIVER)/package-lock.json ]; then \
 	  cd $(FIREFOX_DRIVER) && npm ci --no-audit --no-fund --loglevel=error; fi
+
+# The pages in Korean: Flask-Babel reads the compiled catalog (.mo) of translations/ko.
+# After changing a sentence in the code, `make translations-update` adds it to the catalog
+# (and drops the ones no longer used); translate it there (tests/test_languages.py checks).
+CATALOGS = $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+translations: $(CATALOGS)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed-run
+	$(BIN)/pybabel compile -l $* -i $< -o $@
+
+translations-update: $(VENV)/.installed-run
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k t --add-location=file --no-wrap \
+	  --project=webrtc-call --version=1 -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete -N
+	rm translations/messages.pot
 
 $(VENV)/.installed-run: requirements.txt | $(VENV)
 	$(BIN)/pip install -q -r requirements.txt

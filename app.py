@@ -16,15 +16,19 @@ import re
 import secrets
 
 from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_limiter import Limiter
 from flask_sock import Sock
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import languages
 import signaling
 from echo import EchoPeers
 from guarded_socket import guard
-from protocol import BAD_ROOM_MESSAGE, ProtocolError, is_valid_room
+from protocol import ProtocolError, is_valid_room
 from rooms import MemoryRooms
 from settings import DEFAULTS, check_settings, origin_of
 
@@ -50,6 +54,7 @@ ANIMALS = ["otter", "heron", "fox", "panda", "lynx", "whale", "robin", "koala"]
 # them. The secret in the link (128 bits) is what keeps strangers out.
 MADE_NAME = re.compile(r"[a-z]+-[a-z]+-[a-z2-7]{8}")
 NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+BAD_ROOM_NAME = lazy_gettext("A room name is 1 to 64 letters, digits, '-' or '_'.")
 
 # Browsers run only this site's own scripts, styles and connections on these pages, and
 # no other site may frame them. 'self' covers ws:// and wss:// to the same host and port
@@ -138,11 +143,31 @@ def create_app(test_config=None):
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
+    Babel(app, locale_selector=languages.choose_language)
+    app.json.ensure_ascii = False  # Korean as itself in the page's JSON, not \uXXXX escapes
+    script_words = languages.script_words()
+    if not languages.is_compiled():
+        log.warning("the Korean catalog is not compiled: pages stay English until `make translations`")
+
+    @app.context_processor
+    def page_language():
+        language = str(get_locale())
+        return {"language": language, "languages": languages.LANGUAGES,
+                "script_words": script_words[language]}
+
+    @app.after_request
+    def vary_by_language(response):
+        """Pages differ by the browser's language and the switch's cookie: a cache must
+        keep one copy per language."""
+        if response.mimetype == "text/html":
+            response.vary.update(("Accept-Language", "Cookie"))
+        return response
 
     @app.errorhandler(429)
     def too_many_requests(error):
-        return {"error": "rate-limited", "message": "Too many new calls from your address "
-                f"(at most {app.config['JOINS_PER_MINUTE']} a minute). Try again in a minute."}, 429
+        return {"error": "rate-limited", "message": _(
+            "Too many new calls from your address (at most %(limit)s a minute). Try again in a minute.",
+            limit=app.config["JOINS_PER_MINUTE"])}, 429
 
     @app.before_request
     def refuse_foreign_origins():
@@ -165,7 +190,7 @@ def create_app(test_config=None):
             log.warning("requests come with X-Forwarded-For but PROXIES is 0: behind a proxy, every "
                         "client has the proxy's address and shares its limits; set FLASK_PROXIES")
         if not app.extensions["sockets"].take(client_address()):
-            return {"error": "too-many", "message": "Too many open calls from your address."}, 429
+            return {"error": "too-many", "message": _("Too many open calls from your address.")}, 429
         g.holds_socket = True
         guard(request.environ, app.config["MAX_MESSAGE_BYTES"])
 
@@ -187,13 +212,13 @@ def create_app(test_config=None):
     def join():
         room = request.args.get("room", "").strip()
         if not is_valid_room(room):
-            return render_template("lobby.html", error=BAD_ROOM_MESSAGE, room=room), 400
+            return render_template("lobby.html", error=BAD_ROOM_NAME, room=room), 400
         return redirect(url_for("room", room=room))
 
     @app.get("/room/<room>")
     def room(room):
-        if not is_valid_room(room):
-            abort(404, BAD_ROOM_MESSAGE)
+        if not is_valid_room(room):  # the lobby, saying why, in the page's language
+            return render_template("lobby.html", error=BAD_ROOM_NAME, room=room), 404
         return render_template("room.html", room=room, guessable=not MADE_NAME.fullmatch(room))
 
     @app.get("/tutorial/<int:step>")
@@ -208,7 +233,7 @@ def create_app(test_config=None):
         if not room:  # a shareable address for the second tab
             return redirect(url_for("tutorial", step=3, room=random_room_name()))
         if not is_valid_room(room):
-            abort(404, BAD_ROOM_MESSAGE)
+            return render_template("lobby.html", error=BAD_ROOM_NAME, room=room), 404
         return render_template("room.html", room=room, signal_log=True,
                                guessable=not MADE_NAME.fullmatch(room))
 
@@ -224,16 +249,16 @@ def create_app(test_config=None):
         token = (request.get_json(silent=True) or {}).get("token")
         try:
             secret = app.extensions["rooms"].waiting_secret(room) if is_valid_room(room) else None
-        except ProtocolError as error:  # Redis unreachable
-            return {"error": str(error)}, 503
+        except ProtocolError:  # Redis unreachable
+            return {"error": _("The server cannot reach its rooms just now. Try again in a moment.")}, 503
         expected = signaling.echo_token(app.config["SECRET_KEY"], room, secret or "")
         matches = hmac.compare_digest((token if isinstance(token, str) else "").encode(), expected.encode())
         if secret is None or not matches:
-            return {"error": "Only the person waiting in this room may call the echo peer."}, 403
+            return {"error": _("Only the person waiting in this room may call the echo peer.")}, 403
         server = app.config["ECHO_SERVER_URL"] or own_address()
         if not app.extensions["echo_peers"].start(f"{server}/room/{room}#{secret}", client_address(),
                                                   insecure=not app.config["ECHO_SERVER_URL"]):
-            return {"error": "All echo peers are busy. Try again in a few minutes."}, 503
+            return {"error": _("All echo peers are busy. Try again in a few minutes.")}, 503
         return {"room": room}, 202
 
     app.extensions["echo_peers"] = EchoPeers(app.config["ECHO_PEERS"], app.config["ECHO_PEERS_PER_ADDRESS"],

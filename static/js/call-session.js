@@ -12,16 +12,12 @@
 import { Peer } from './peer.js';
 import { SignalingChannel, signalingUrl } from './signaling.js';
 
-// The errors after which this session is over, and what the page should say.
-const ENDINGS = {
-  declined: ['declined', 'The person in this room did not let you in.'],
-  'nobody-there': ['idle', 'The person you asked has left the room. Press Join to enter it again.'],
-  'room-full': ['full', 'This room is full: two people are already in a call here. Choose another room.'],
-};
+// The error codes after which this session is over (the page says why).
+const ENDINGS = new Set(['declined', 'nobody-there', 'room-full']);
 
 export class CallSession {
   // camera: () => a promise of the local stream. on: { waiting(afterLeave), knocking(),
-  // knock(asking), connecting(why), connectionState(state), ended(state, sentence),
+  // knock(asking), connecting(why), connectionState(state), ended(code),
   // signalingLost(delayMs, callUp), remoteStream(stream), peer(pc), peerClosed(),
   // iceServerError(event), secret(secret), signal(direction, message) }.
   constructor({ room, secret, camera, on, log = console.log }) {
@@ -194,8 +190,8 @@ export class CallSession {
     this.log(`server error ${code}: ${message}`);
     // With a call up, a room-full means we are back from an outage and our old place is
     // not free yet: the server closes the socket, and the channel tries again.
-    if (ENDINGS[code] && !(code === 'room-full' && this.isCallUp())) {
-      this.on.ended(...ENDINGS[code]);
+    if (ENDINGS.has(code) && !(code === 'room-full' && this.isCallUp())) {
+      this.on.ended(code);
     }
   }
 

@@ -10,6 +10,7 @@ import { openChat, closeChat } from './chat.js';
 import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
 import { ScreenShare } from './screen-share.js';
 import { watchStats } from './stats.js';
+import { t } from './i18n.js';
 
 const room = document.querySelector('main').dataset.room;
 let secret = roomSecret();
@@ -126,13 +127,13 @@ async function previewIfAllowed() {
     return log(`no preview: ${error.name}: ${error.message}`);  // Join tries again, and says why
   }
   if (state === 'idle') {
-    setStatus('idle', 'Your camera is on: only you see it. Press Join to enter the room.');
+    setStatus('idle', t('Your camera is on: only you see it. Press Join to enter the room.'));
   }
 }
 
 async function join() {
   joinButton.disabled = true;
-  setStatus('starting', localStream ? 'Entering the room…' : 'Starting your camera and microphone…');
+  setStatus('starting', localStream ? t('Entering the room…') : t('Starting your camera and microphone…'));
   // The camera and the server at once: each takes a moment, and the offer needs both.
   const current = session = new CallSession({ room, secret, camera: () => camera, on: sessionEvents, log });
   const [media, connection] = await Promise.allSettled([startCamera(), current.join()]);
@@ -145,22 +146,30 @@ async function join() {
   }
   if (connection.status === 'rejected') {
     log(connection.reason.message);
-    return leave('error', 'Cannot reach the signaling server. Is it running? Reload to try again.');
+    return leave('error', t('Cannot reach the signaling server. Is it running? Reload to try again.'));
   }
   setInCall(true);
 }
 
+// The server's reasons for ending a session (error codes), and what the page says then.
+const ENDINGS = {
+  declined: ['declined', t('The person in this room did not let you in.')],
+  'nobody-there': ['idle', t('The person you asked has left the room. Press Join to enter it again.')],
+  'room-full': ['full', t('This room is full: two people are already in a call here. Choose another room.')],
+};
+
 // What the session says happened, shown.
 const sessionEvents = {
-  waiting: (afterLeave) => setStatus('waiting', `${afterLeave ? 'The other person left. ' : ''}` +
-    `Waiting for someone to join. Share this link: ${location.href}`),
-  knocking: () => setStatus('knocking', 'Someone is in this room. Waiting for them to let you in…'),
+  waiting: (afterLeave) => setStatus('waiting', afterLeave
+    ? t('The other person left. Waiting for someone to join. Share this link: {link}', { link: location.href })
+    : t('Waiting for someone to join. Share this link: {link}', { link: location.href })),
+  knocking: () => setStatus('knocking', t('Someone is in this room. Waiting for them to let you in…')),
   knock: showKnock,
   connecting: (why) => (why === 'joined'
-    ? showProgress('connecting', 'Someone joined. Connecting…')
-    : setStatus('connecting', 'Connecting to the other person…')),
+    ? showProgress('connecting', t('Someone joined. Connecting…'))
+    : setStatus('connecting', t('Connecting to the other person…'))),
   connectionState: showConnectionState,
-  ended: leave,
+  ended: (code) => leave(...ENDINGS[code]),
   signalingLost: handleSignalingLost,
   remoteStream: (stream) => { remoteVideo.srcObject = stream; },
   peer: openChat,
@@ -180,13 +189,13 @@ const sessionEvents = {
 function showConnectionState(connectionState) {
   switch (connectionState) {
     case 'connecting':
-      return showProgress('connecting', 'Connecting to the other person…');
+      return showProgress('connecting', t('Connecting to the other person…'));
     case 'connected':
-      return showProgress('connected', 'Connected. You are in a call.');
+      return showProgress('connected', t('Connected. You are in a call.'));
     case 'disconnected':
-      return showProgress('reconnecting', 'The connection is interrupted. Trying to recover…');
+      return showProgress('reconnecting', t('The connection is interrupted. Trying to recover…'));
     case 'failed':
-      return showProgress('reconnecting', 'The connection failed. Looking for a new path…');
+      return showProgress('reconnecting', t('The connection failed. Looking for a new path…'));
   }
 }
 
@@ -202,8 +211,8 @@ function showProgress(newState, sentence) {
 // than after ICE gives up. Otherwise other paths may still work; the log has it.
 function handleIceServerError({ url, errorCode, errorText }) {
   if (errorCode === 401 && session?.iceTransportPolicy === 'relay') {
-    setStatus('error', `The relay server ${url} refused this call's credentials ` +
-      `(${errorCode} ${errorText}). They may have expired: reload the page to get new ones.`);
+    setStatus('error', t('The relay server {url} refused this call\'s credentials ({code} {reason}). ' +
+      'They may have expired: reload the page to get new ones.', { url, code: errorCode, reason: errorText }));
   }
 }
 
@@ -223,8 +232,8 @@ function answerKnock(admit) {
 function handleSignalingLost(retryInMs, callUp) {
   const seconds = (retryInMs / 1000).toFixed(1);
   setStatus('reconnecting', callUp
-    ? `Lost the signaling server; trying again in ${seconds} s. Your call goes on.`
-    : `Lost the signaling server; trying again in ${seconds} s…`);
+    ? t('Lost the signaling server; trying again in {seconds} s. Your call goes on.', { seconds })
+    : t('Lost the signaling server; trying again in {seconds} s…', { seconds }));
 }
 
 function leave(endState, sentence) {
@@ -240,7 +249,7 @@ function leave(endState, sentence) {
 }
 
 function hangUp() {
-  leave('idle', 'You left the call. Press Join to enter the room again.');
+  leave('idle', t('You left the call. Press Join to enter the room again.'));
 }
 
 // Alone in the room? The server sends in a Python peer (peer.py) that returns your own
@@ -258,11 +267,11 @@ async function callEchoPeer() {
       problem = (await response.json().catch(() => ({}))).error ?? response.statusText;
     }
   } catch (error) {
-    problem = `the server cannot be reached (${error.message})`;
+    problem = t('the server cannot be reached ({reason})', { reason: error.message });
   }
   // Still alone? (The person may have left, or someone else come, meanwhile.)
   if (problem && state === 'waiting') {
-    setStatus('waiting', `The echo peer cannot come: ${problem}`);
+    setStatus('waiting', t('The echo peer cannot come: {problem}', { problem }));
   }
 }
 
@@ -331,7 +340,7 @@ async function toggleScreenShare() {
 }
 
 function updateShareButton(sharing) {
-  shareButton.textContent = sharing ? 'Stop sharing' : 'Share screen';
+  shareButton.textContent = sharing ? t('Stop sharing') : t('Share screen');
   shareButton.setAttribute('aria-pressed', String(sharing));
 }
 
@@ -339,12 +348,12 @@ function updateShareButton(sharing) {
 async function copyLink() {
   try {
     await navigator.clipboard.writeText(location.href);
-    copyLinkButton.textContent = 'Link copied';
+    copyLinkButton.textContent = t('Link copied');
   } catch (error) {
     log(`could not copy the link: ${error.name}: ${error.message}`);
-    copyLinkButton.textContent = 'Copy it from the address bar';
+    copyLinkButton.textContent = t('Copy it from the address bar');
   }
-  setTimeout(() => { copyLinkButton.textContent = 'Copy link'; }, 3000);
+  setTimeout(() => { copyLinkButton.textContent = t('Copy link'); }, 3000);
 }
 
 // A button that shows and hides the panel it controls (aria-controls), and says which.
@@ -367,9 +376,9 @@ function toggleTracks(kind) {
 function updateMuteButtons() {
   const enabled = (kind) => !localStream || localStream.getTracks().some((t) => t.kind === kind && t.enabled);
   muteButton.disabled = cameraButton.disabled = !localStream;
-  muteButton.textContent = enabled('audio') ? 'Mute' : 'Unmute';
+  muteButton.textContent = enabled('audio') ? t('Mute') : t('Unmute');
   muteButton.setAttribute('aria-pressed', String(!enabled('audio')));
-  cameraButton.textContent = enabled('video') ? 'Camera off' : 'Camera on';
+  cameraButton.textContent = enabled('video') ? t('Camera off') : t('Camera on');
   cameraButton.setAttribute('aria-pressed', String(!enabled('video')));
 }
 
@@ -388,5 +397,5 @@ shareButton.addEventListener('click', toggleScreenShare);
 onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));
 navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
 setInCall(false);
-setStatus('idle', 'Press Join to turn on your camera and enter the room.');
+setStatus('idle', t('Press Join to turn on your camera and enter the room.'));
 previewIfAllowed();

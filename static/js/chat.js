@@ -1,6 +1,8 @@
 // Chat: text over an RTCDataChannel, from one browser straight to the other; the signaling
 // server never sees it. Each message is acknowledged, so the sender sees it was delivered.
 
+import { t } from './i18n.js';
+
 const list = document.getElementById('chat-messages');
 const form = document.getElementById('chat-form');
 const input = document.getElementById('chat-input');
@@ -48,7 +50,7 @@ export function closeChat() {
 
 function setReady(ready) {
   input.disabled = sendButton.disabled = !ready;
-  input.placeholder = ready ? 'Write a message' : 'Chat opens when the call connects';
+  input.placeholder = ready ? t('Write a message') : t('Chat opens when the call connects');
 }
 
 // From the other browser, so checked like anything from the network.
@@ -71,7 +73,7 @@ function receive(data) {
     case 'delivered': {
       const item = list.querySelector(`[data-id="${message.id}"]`);
       item?.classList.add('delivered');
-      return item?.setAttribute('aria-description', 'delivered');
+      return item?.setAttribute('aria-description', t('delivered'));
     }
   }
 }

@@ -2,6 +2,8 @@
 // person has allowed the camera, so the lists are filled after getUserMedia, and again
 // whenever a device is plugged in or out (devicechange).
 
+import { t } from './i18n.js';
+
 const selects = {
   video: document.getElementById('camera-select'),
   audio: document.getElementById('microphone-select'),
@@ -13,7 +15,8 @@ export async function listDevices(stream) {
   for (const [kind, select] of Object.entries(selects)) {
     const choices = devices.filter((device) => device.kind === KINDS[kind]);
     select.replaceChildren(...choices.map((device, index) =>
-      new Option(device.label || `${kind === 'video' ? 'Camera' : 'Microphone'} ${index + 1}`,
+      new Option(device.label || (kind === 'video'
+        ? t('Camera {number}', { number: index + 1 }) : t('Microphone {number}', { number: index + 1 })),
                  device.deviceId)));
     const [track] = kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks();
     select.value = track?.getSettings().deviceId ?? '';

@@ -2,6 +2,8 @@
 // the round-trip time, bitrates both ways, the picture received, codecs and packet loss.
 // The same numbers chrome://webrtc-internals shows, read by the page itself.
 
+import { t } from './i18n.js';
+
 const panel = document.getElementById('stats');
 const fields = Object.fromEntries(
   [...panel.querySelectorAll('[data-stat]')].map((element) => [element.dataset.stat, element]));
@@ -42,14 +44,16 @@ function show(report) {
   const [video] = find('inbound-rtp', 'video');
   if (video?.frameWidth) {
     fields.picture.textContent =
-      `${video.frameWidth}×${video.frameHeight}, ${Math.round(video.framesPerSecond ?? 0)} frames/s`;
+      t('{width}×{height}, {rate} frames/s', { width: video.frameWidth, height: video.frameHeight,
+        rate: Math.round(video.framesPerSecond ?? 0) });
   }
   const inbound = find('inbound-rtp');
   fields.codecs.textContent = inbound
     .map((stats) => report.get(stats.codecId)?.mimeType).filter(Boolean).join(', ') || '…';
   const lost = sum(inbound, 'packetsLost');
   const arrived = sum(inbound, 'packetsReceived');
-  fields.loss.textContent = `${lost} of ${lost + arrived} (${((100 * lost) / (lost + arrived || 1)).toFixed(1)} %)`;
+  fields.loss.textContent = t('{lost} of {sent} ({percent} %)',
+    { lost, sent: lost + arrived, percent: ((100 * lost) / (lost + arrived || 1)).toFixed(1) });
 }
 
 function sum(list, key) {

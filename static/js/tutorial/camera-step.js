@@ -2,6 +2,7 @@
 // the error's name. It uses the call page's own media.js.
 
 import { openCameraAndMicrophone, explainMediaError } from '../media.js';
+import { t } from '../i18n.js';
 
 const statusText = document.getElementById('status');
 const preview = document.getElementById('local-video');
@@ -22,7 +23,8 @@ async function startCamera() {
     const [video] = stream.getVideoTracks();
     const [audio] = stream.getAudioTracks();
     const { width, height } = video.getSettings();
-    setStatus('on', `Camera on: ${video.label} (${width}×${height}); microphone: ${audio.label}.`);
+    setStatus('on', t('Camera on: {camera} ({width}×{height}); microphone: {microphone}.',
+      { camera: video.label, width, height, microphone: audio.label }));
     stopButton.disabled = false;
   } catch (error) {
     setStatus('error', `${error.name}: ${explainMediaError(error)}`);
@@ -36,7 +38,7 @@ function stopCamera() {
   preview.srcObject = null;
   stopButton.disabled = true;
   startButton.disabled = false;
-  setStatus('idle', 'The camera is off.');
+  setStatus('idle', t('The camera is off.'));
 }
 
 startButton.addEventListener('click', startCamera);

@@ -3,6 +3,7 @@
 // the signaling server takes over in step 3.
 
 import { openCameraAndMicrophone, explainMediaError } from '../media.js';
+import { t } from '../i18n.js';
 import { Peer } from '../peer.js';
 import { describe, logLine } from './signal-log.js';
 
@@ -51,7 +52,7 @@ function makePeer(name, polite, onRemoteStream) {
     onConnectionStateChange: (state) => {
       logLine(`${name}: connection ${state}`);
       if (name === 'callee' && state === 'connected') {
-        setStatus('connected', 'Connected: the callee receives the caller\'s camera.');
+        setStatus('connected', t('Connected: the callee receives the caller\'s camera.'));
       }
     },
     log: (text) => console.log(`[${name}] ${text}`),
@@ -67,7 +68,7 @@ async function call() {
     return setStatus('error', `${error.name}: ${explainMediaError(error)}`);
   }
   localVideo.srcObject = stream;
-  setStatus('connecting', 'Connecting the caller to the callee…');
+  setStatus('connecting', t('Connecting the caller to the callee…'));
   // Adding the tracks makes the caller's browser fire negotiationneeded: it offers.
   caller = makePeer('caller', false, () => {});
   hangupButton.disabled = false;
@@ -81,7 +82,7 @@ function hangUp() {
   localVideo.srcObject = remoteVideo.srcObject = stream = null;
   hangupButton.disabled = true;
   callButton.disabled = false;
-  setStatus('idle', 'Hung up. Press Call to start again.');
+  setStatus('idle', t('Hung up. Press Call to start again.'));
 }
 
 callButton.addEventListener('click', call);
