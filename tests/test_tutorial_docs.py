@@ -62,11 +62,11 @@ def test_the_korean_page_has_the_same_headings_and_code(page):
 
 def link_targets(page):
     """Where a page's links lead, with tutorial/ko/X.md and tutorial/X.md counted as one
-    (a Korean page links to the Korean steps, and to the same images and files)."""
+    (a Korean page links to the Korean steps and screenshots, and to the same files)."""
     targets = []
     for target in LINK.findall(CODE_BLOCK.sub("", page.read_text())):
         if "://" not in target:
             target = str((page.parent / target).resolve().relative_to(TUTORIAL.parent))
-            target = target.replace("tutorial/ko/", "tutorial/")
+            target = target.replace("tutorial/ko/", "tutorial/").replace("tutorial/images/ko/", "tutorial/images/")
         targets.append(target)
     return targets
