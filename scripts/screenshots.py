@@ -3,7 +3,7 @@ media, as the tests do: in English (tutorial/images/) and in Korean (tutorial/im
 the browser asking for each language as a person's would. Run `make screenshots` after
 changing a page.
 
-    .venv/bin/python scripts/screenshots.py [--language en|ko] [--out DIRECTORY]
+    .venv/bin/python scripts/screenshots.py [--language en|ko] [--out tutorial/images]
 """
 
 import argparse
@@ -24,7 +24,6 @@ from harness import Person  # noqa: E402
 
 VIEWPORT = {"width": 960, "height": 860}
 LOCALES = {"en": "en-US", "ko": "ko-KR"}
-OUT = {"en": ROOT / "tutorial" / "images", "ko": ROOT / "tutorial" / "images" / "ko"}
 CHAT = {"en": ("Can you see my screen?", "Yes, clearly!"), "ko": ("제 화면 보이세요?", "네, 잘 보여요!")}
 words = {}  # the page's sentences in the language being shot: say("Join") is its button
 
@@ -117,8 +116,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", choices=LOCALES, action="append",
                         help="the pages' language (default: each in turn)")
-    parser.add_argument("--out", type=Path, help="where the images go (default: %s)"
-                        % ", ".join(f"{language}: {path.relative_to(ROOT)}" for language, path in OUT.items()))
+    parser.add_argument("--out", type=Path, default=ROOT / "tutorial" / "images",
+                        help="where the English images go; the Korean ones go in its ko/")
     args = parser.parse_args()
 
     server = LiveServer(create_app({}))
@@ -126,7 +125,7 @@ def main():
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
         for language in args.language or LOCALES:
             load_words(language)
-            out = args.out or OUT[language]
+            out = args.out if language == languages.DEFAULT else args.out / language
             out.mkdir(parents=True, exist_ok=True)
             for shot in SHOTS:
                 contexts = []

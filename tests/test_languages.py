@@ -211,6 +211,6 @@ def test_the_tutorial_pages_speak_korean(person):
     ana.expect_state("on")
     expect(ana.status).to_contain_text("카메라 켜짐")
     ana.page.goto("/tutorial/2")
-    ana.click("통화")
+    ana.click("통화 시작")
     ana.expect_state("connected")
     expect(ana.status).to_have_text(catalog()["Connected: the callee receives the caller's camera."].string)

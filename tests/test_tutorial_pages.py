@@ -85,11 +85,13 @@ def test_there_is_no_step_page_beyond_3(client):
 
 def test_the_screenshot_script_writes_every_image_the_tutorial_shows(tmp_path):
     subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path)],
-                   cwd=ROOT, check=True, timeout=120, capture_output=True)
-    shown = set(re.findall(r"\(images/([\w-]+\.png)\)",
-                           "".join(page.read_text() for page in (ROOT / "tutorial").glob("*.md"))))
-    assert {image.name for image in tmp_path.glob("*.png")} == shown
-    for name in shown:
-        written = (tmp_path / name).read_bytes()
-        assert written.startswith(b"\x89PNG") and len(written) > 10_000, name
-        assert (ROOT / "tutorial" / "images" / name).exists(), f"{name} is not committed"
+                   cwd=ROOT, check=True, timeout=300, capture_output=True)
+    for pages, images in (("tutorial", "images"), ("tutorial/ko", "images/ko")):
+        shown = set(re.findall(r"\(\.{0,2}/?%s/([\w-]+\.png)\)" % images,
+                               "".join(page.read_text() for page in (ROOT / pages).glob("*.md"))))
+        written = tmp_path / images.removeprefix("images").strip("/")
+        assert {image.name for image in written.glob("*.png")} == shown, pages
+        for name in shown:
+            image = (written / name).read_bytes()
+            assert image.startswith(b"\x89PNG") and len(image) > 10_000, name
+            assert (ROOT / "tutorial" / images / name).exists(), f"{images}/{name} is not committed"
