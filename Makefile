@@ -9,7 +9,7 @@ CONNECTIONS ?= 2500
 WORKERS ?= 1
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan serve test test-quick browser packages firefox-driver screenshots clean
+.PHONY: run run-lan serve test test-quick browser packages firefox-driver mermaid-check screenshots clean
 
 run: $(VENV)/.installed-run
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -41,7 +41,7 @@ serve: $(VENV)/.installed-run
 	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers $(WORKERS) \
 	  --bind $(HOST):$(PORT) 'app:create_app()'
 
-test: $(VENV)/.installed-test browser packages firefox-driver
+test: $(VENV)/.installed-test browser packages firefox-driver mermaid-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The core while you work, in under a minute: the wire protocol, private rooms (in memory),
@@ -75,6 +75,15 @@ firefox-driver: packages
 	@if ! command -v npm >/dev/null; then echo "npm is missing: the Firefox tests will be skipped"; \
 	elif [ ! $(FIREFOX_DRIVER)/node_modules/.package-lock.json -nt $(FIREFOX_DRIVER)/package-lock.json ]; then \
 	  cd $(FIREFOX_DRIVER) && npm ci --no-audit --no-fund --loglevel=error; fi
+
+# Mermaid's parser, which tests/test_tutorial_docs.py loads into Chromium to check that every
+# diagram of the README and the tutorial parses, as tests/mermaid-check/package-lock.json pins
+# it. Without npm that test is skipped.
+MERMAID_CHECK = tests/mermaid-check
+mermaid-check: packages
+	@if ! command -v npm >/dev/null; then echo "npm is missing: the diagrams will not be checked"; \
+	elif [ ! $(MERMAID_CHECK)/node_modules/.package-lock.json -nt $(MERMAID_CHECK)/package-lock.json ]; then \
+	  cd $(MERMAID_CHECK) && npm ci --no-audit --no-fund --loglevel=error; fi
 
 $(VENV)/.installed-run: requirements.txt | $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
