@@ -56,6 +56,14 @@ def test_the_tests_the_tutorial_names_exist():
             pytest.fail(f"{page.relative_to(TUTORIAL)} names {name}, which is not a test")
 
 
+def test_a_linked_test_name_leads_to_the_file_that_defines_it():
+    for page in documents():
+        for name, target in re.findall(r"\[`(?:tests/\w+\.py::)?(test_\w+)`\]\(([^)]+)\)", page.read_text()):
+            source = (page.parent / target).read_text()
+            assert re.search(rf"^def {name}\(", source, re.M), \
+                f"{page.relative_to(TUTORIAL)} links {name} to {target}, which does not define it"
+
+
 @pytest.mark.parametrize("page", ENGLISH, ids=lambda page: page.name)
 def test_the_korean_page_has_the_same_headings_and_code(page):
     english, korean = page.read_text(), (KOREAN / page.name).read_text()
