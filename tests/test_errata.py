@@ -246,6 +246,8 @@ def test_ws_from_an_https_page_is_blocked_as_mixed_content(https_server, new_con
     # The person has clicked through the browser's warning about the self-signed certificate;
     # the post's page has no Content-Security-Policy (the app's would block the socket too).
     page = new_context(ignore_https_errors=True, bypass_csp=True).new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
     page.goto(https_server + "/")
     opening = (ORIGINAL / "3-signaling.js").read_text().splitlines()[0]
     assert opening == "const socket = new WebSocket('ws://signaling-server-url');"
@@ -255,6 +257,8 @@ def test_ws_from_an_https_page_is_blocked_as_mixed_content(https_server, new_con
     }""", opening)
     assert outcome == ("SecurityError: Failed to construct 'WebSocket': An insecure WebSocket "
                        "connection may not be initiated from a page loaded over HTTPS.")
+    assert any(line.startswith("Mixed Content:") and "This request has been blocked" in line
+               for line in console), console
     # Loopback is exempt, which is why the bug hides until the site is deployed.
     assert page.evaluate("new WebSocket('ws://127.0.0.1:9/').url") == "ws://127.0.0.1:9/"
     # The fix: the scheme follows the page's, so an https page signals over wss://.
