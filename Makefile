@@ -9,7 +9,7 @@ CONNECTIONS ?= 2500
 WORKERS ?= 1
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan serve test test-quick browser packages firefox-driver screenshots translations translations-update clean
+.PHONY: run run-lan serve test test-quick browser packages firefox-driver mermaid-check screenshots translations translations-update clean
 
 run: $(VENV)/.installed-run translations
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -41,7 +41,7 @@ serve: $(VENV)/.installed-run translations
 	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers $(WORKERS) \
 	  --bind $(HOST):$(PORT) 'app:create_app()'
 
-test: $(VENV)/.installed-test translations browser packages firefox-driver
+test: $(VENV)/.installed-test translations browser packages firefox-driver mermaid-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The core while you work, in under a minute: the wire protocol, private rooms (in memory),
@@ -92,6 +92,15 @@ translations-update: $(VENV)/.installed-run
 	  --project=webrtc-call --version=1 -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete -N
 	rm translations/messages.pot
+
+# Mermaid's parser, which tests/test_tutorial_docs.py loads into Chromium to check that every
+# diagram of the README and the tutorial parses, as tests/mermaid-check/package-lock.json pins
+# it. Without npm that test is skipped.
+MERMAID_CHECK = tests/mermaid-check
+mermaid-check: packages
+	@if ! command -v npm >/dev/null; then echo "npm is missing: the diagrams will not be checked"; \
+	elif [ ! $(MERMAID_CHECK)/node_modules/.package-lock.json -nt $(MERMAID_CHECK)/package-lock.json ]; then \
+	  cd $(MERMAID_CHECK) && npm ci --no-audit --no-fund --loglevel=error; fi
 
 $(VENV)/.installed-run: requirements.txt | $(VENV)
 	$(BIN)/pip install -q -r requirements.txt

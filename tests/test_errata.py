@@ -4,10 +4,14 @@ failure each erratum of tutorial/errata.md describes; and the fix doing better.
 The snippets are served at /post/ by Playwright's routing and added to a page of the
 app, as a learner pastes them into a page: no change of ours in between."""
 
+import threading
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server, make_ssl_devcert
 
+from app import create_app
+from conftest import TEST_CONFIG
 from harness import secret_for
 
 ORIGINAL = Path(__file__).resolve().parent.parent / "tutorial" / "original"
@@ -36,13 +40,14 @@ RECORD_SOCKETS = """
 
 @pytest.fixture
 def post_page(new_context):
-    """post_page(*snippets, code=None) opens a page of the app's (a secure origin) and adds
-    the post's snippets to it as classic <script src>s, or `code` as one inline script;
+    """post_page(*snippets, code=None, init=None) opens a page of the app's (a secure origin) and adds
+    the post's snippets to it as classic <script src>s, or `code` as one inline script (and
+    `init` before anything of the page runs);
     returns the page and the errors it raised."""
 
-    def open_page(*snippets, code=None):
+    def open_page(*snippets, code=None, init=None):
         context = new_context(bypass_csp=True)  # the post's code is an inline script
-        context.add_init_script(RECORD_SOCKETS)
+        context.add_init_script(RECORD_SOCKETS + (init or ""))
         context.route("**/post/*.js", lambda route: route.fulfill(
             content_type="text/javascript",
             body=(ORIGINAL / route.request.url.rsplit("/", 1)[1]).read_text()))
@@ -154,6 +159,9 @@ def test_the_candidate_message_shape_is_undefined(post_page):
       });
       // Sent as JSON.stringify(candidate): the receiver's `type === 'candidate'` never matches.
       const bare = JSON.parse(JSON.stringify(candidate));
+      // Flat, {type: 'candidate', ...candidate.toJSON()}: works, the constructor ignores `type`.
+      const flat = new RTCIceCandidate({ type: 'candidate', ...candidate.toJSON() }).candidate
+        === candidate.candidate;
       // Wrapped as {type, candidate}: the post's `new RTCIceCandidate(signalingData)` throws.
       let wrapped;
       try {
@@ -162,9 +170,10 @@ def test_the_candidate_message_shape_is_undefined(post_page):
       } catch (error) {
         wrapped = `${error.name}: ${error.message}`;
       }
-      return { bareType: bare.type ?? null, wrapped };
+      return { bareType: bare.type ?? null, flat, wrapped };
     }""")
     assert outcome["bareType"] is None
+    assert outcome["flat"] is True
     assert outcome["wrapped"] == ("TypeError: Failed to construct 'RTCIceCandidate': "
                                   "sdpMid and sdpMLineIndex are both null.")
 
@@ -181,6 +190,18 @@ def test_a_candidate_before_the_remote_description_fails_and_peer_js_queues_it(p
     }""", CANDIDATE)
     assert raw == ("InvalidStateError: Failed to execute 'addIceCandidate' on "
                    "'RTCPeerConnection': The remote description was null")
+    # A candidate added while setRemoteDescription is still in flight waits for it: both go
+    # through the connection's operations chain, in the order they were called.
+    in_flight = page.evaluate("""async (candidate) => {
+      const caller = new RTCPeerConnection();
+      caller.createDataChannel('any');
+      await caller.setLocalDescription();
+      const callee = new RTCPeerConnection();
+      const described = callee.setRemoteDescription(caller.localDescription);  // not awaited
+      try { await callee.addIceCandidate(candidate); await described; return 'added'; }
+      catch (error) { return `${error.name}: ${error.message}`; }
+    }""", CANDIDATE)
+    assert in_flight == "added"
 
     fixed = page.evaluate("""async (candidate) => {
       const { Peer } = await import('/static/js/peer.js');
@@ -206,3 +227,69 @@ def test_hang_up_stops_the_camera_and_tells_the_other(call):
         (pc) => pc.signalingState === 'closed'
           && pc.getSenders().every((sender) => !sender.track || sender.track.readyState === 'ended'))""")
     ana.expect_state("waiting")
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """The app over https (a self-signed certificate, as `make run-lan` makes its own), in a
+    thread: where every real deployment serves the post's page."""
+    certificate, key = make_ssl_devcert(str(tmp_path / "cert"), host="*")
+    server = make_server("127.0.0.1", 0, create_app(TEST_CONFIG), threaded=True,
+                         ssl_context=(certificate, key))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_ws_from_an_https_page_is_blocked_as_mixed_content(https_server, new_context):
+    # The person has clicked through the browser's warning about the self-signed certificate;
+    # the post's page has no Content-Security-Policy (the app's would block the socket too).
+    page = new_context(ignore_https_errors=True, bypass_csp=True).new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(https_server + "/")
+    opening = (ORIGINAL / "3-signaling.js").read_text().splitlines()[0]
+    assert opening == "const socket = new WebSocket('ws://signaling-server-url');"
+    outcome = page.evaluate("""(opening) => {
+      try { new Function(opening)(); return 'opened'; }
+      catch (error) { return `${error.name}: ${error.message}`; }
+    }""", opening)
+    assert outcome == ("SecurityError: Failed to construct 'WebSocket': An insecure WebSocket "
+                       "connection may not be initiated from a page loaded over HTTPS.")
+    assert any(line.startswith("Mixed Content:") and "This request has been blocked" in line
+               for line in console), console
+    # Loopback is exempt, which is why the bug hides until the site is deployed.
+    assert page.evaluate("new WebSocket('ws://127.0.0.1:9/').url") == "ws://127.0.0.1:9/"
+    # The fix: the scheme follows the page's, so an https page signals over wss://.
+    url = page.evaluate("""async () => (await import('/static/js/signaling.js')).signalingUrl('r')""")
+    assert url == https_server.replace("https:", "wss:") + "/ws/r"
+
+
+# The permission prompt is up: getUserMedia answers only when the person clicks Allow.
+SLOW_PERMISSION = """
+  const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) =>
+    new Promise((resolve) => setTimeout(resolve, 1500)).then(() => ask(constraints));
+"""
+
+
+def test_the_posts_offer_can_have_no_media_sections(live_server, room, post_page):
+    # The post's three steps as a learner fixes bugs 1 and 2: the tracks are added where the
+    # stream exists, and the socket opens at once, as the post's step 3 does.
+    step2 = step_2_in_view()
+    tracks = "stream.getTracks().forEach(track => {\n  peerConnection.addTrack(track, stream);\n});\n"
+    assert tracks in step2
+    code = (step2.replace(tracks, "")
+            + "navigator.mediaDevices.getUserMedia({ video: true, audio: true })"
+            + f".then((stream) => {{ window.stream = stream; {tracks} }});\n"
+            + runnable_signaling(live_server.ws_url(room), secret_for(room)))
+    page, errors = post_page(code=code, init=SLOW_PERMISSION)
+    page.wait_for_function("socketLog.sent.length === 2")
+    offer = page.evaluate("socketLog.sent[1]")
+    assert offer["type"] == "offer" and "\nm=" not in offer["sdp"]  # nothing to send or receive
+    # Allowed: the tracks arrive, after the offer was sent; nothing offers them again.
+    page.wait_for_function("window.stream")
+    assert page.evaluate("peerConnection.getSenders().length") == 2
+    assert "\nm=" not in page.evaluate("peerConnection.localDescription.sdp")
+    assert errors == []

@@ -1,5 +1,6 @@
 """The tutorial and the code never disagree: quoted code is in its file, links lead
-somewhere, named tests exist, and the Korean tutorial has what the English one has."""
+somewhere, named tests exist, the Korean tutorial has what the English one has, and every
+diagram parses."""
 
 import re
 from pathlib import Path
@@ -16,6 +17,9 @@ CODE_BLOCK = re.compile(r"^```.*?^```$", re.S | re.M)
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 TEST_NAME = re.compile(r"\btest_\w+(?!\w|\.py)")
 HEADING = re.compile(r"^(#+) ", re.M)
+MERMAID = re.compile(r"^```mermaid\n(.*?)^```$", re.S | re.M)
+# Mermaid's own parser, which GitHub runs to draw these blocks: `make mermaid-check` installs it.
+MERMAID_JS = ROOT / "tests" / "mermaid-check" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 
 
 def documents():
@@ -52,6 +56,14 @@ def test_the_tests_the_tutorial_names_exist():
             pytest.fail(f"{page.relative_to(TUTORIAL)} names {name}, which is not a test")
 
 
+def test_a_linked_test_name_leads_to_the_file_that_defines_it():
+    for page in documents():
+        for name, target in re.findall(r"\[`(?:tests/\w+\.py::)?(test_\w+)`\]\(([^)]+)\)", page.read_text()):
+            source = (page.parent / target).read_text()
+            assert re.search(rf"^def {name}\(", source, re.M), \
+                f"{page.relative_to(TUTORIAL)} links {name} to {target}, which does not define it"
+
+
 @pytest.mark.parametrize("page", ENGLISH, ids=lambda page: page.name)
 def test_the_korean_page_has_the_same_headings_and_code(page):
     english, korean = page.read_text(), (KOREAN / page.name).read_text()
@@ -70,3 +82,24 @@ def link_targets(page):
             target = target.replace("tutorial/ko/", "tutorial/").replace("tutorial/images/ko/", "tutorial/images/")
         targets.append(target)
     return targets
+
+
+def test_every_mermaid_diagram_parses(page):
+    if not MERMAID_JS.exists():
+        pytest.skip("mermaid is not installed: `make mermaid-check` installs it with npm")
+    diagrams = [(f"{path.relative_to(ROOT)}:{text[:match.start()].count(chr(10)) + 1}", match[1])
+                for path in [ROOT / "README.md", *sorted(TUTORIAL.rglob("*.md"))]
+                for text in [path.read_text()] for match in MERMAID.finditer(text)]
+    assert len(diagrams) > 2
+    page.set_content("<!doctype html><body></body>")
+    page.add_script_tag(path=MERMAID_JS)
+    # One broken diagram, so that a parser that accepts anything fails this test.
+    diagrams.append(("a broken diagram", "sequenceDiagram\n    A->>: no one to send to"))
+    errors = page.evaluate("""async (diagrams) => {
+      const errors = {};
+      for (const [where, text] of diagrams) {
+        try { await mermaid.parse(text); } catch (error) { errors[where] = String(error.message || error); }
+      }
+      return errors;
+    }""", diagrams)
+    assert list(errors) == ["a broken diagram"], errors
