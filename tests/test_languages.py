@@ -33,6 +33,10 @@ def sentences_in_the_code():
     return {message for _, _, message, _, _ in found}
 
 
+def test_the_catalog_is_compiled():
+    assert languages.is_compiled(), "the pages stay English: run make translations (make test does)"
+
+
 def test_every_sentence_in_the_code_has_its_korean():
     korean = catalog()
     untranslated = [sentence for sentence in sentences_in_the_code()
