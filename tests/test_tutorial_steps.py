@@ -2,10 +2,14 @@
 (`flask --app tutorial/steps/<step>/server run`) and driven in Chromium with fake media.
 """
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from harness import wait_until
 
 STEPS = Path(__file__).resolve().parent.parent / "tutorial" / "steps"
 
@@ -23,8 +27,30 @@ def run_step(server_process):
     return run
 
 
+@pytest.fixture
+def run_broken_step(run_step, tmp_path):
+    """Serve a copy of a step with its break-it.patch applied, as its page says."""
+    def run(step):
+        copy = tmp_path / step
+        shutil.copytree(STEPS / step, copy)
+        with open(STEPS / step / "break-it.patch") as patch:
+            subprocess.run(["patch", "-d", str(copy), "-p1"], stdin=patch, check=True)
+        return run_step(copy)
+    return run
+
+
+# Keeps every RTCPeerConnection a page makes, for the tests that look at more than one.
+KEEP_PEER_CONNECTIONS = """
+  window.peerConnections = [];
+  window.RTCPeerConnection = class extends window.RTCPeerConnection {
+    constructor(...args) { super(...args); window.peerConnections.push(this); }
+  };
+"""
+
+
 def open_step(person, url, name):
     someone = person(name)
+    someone.page.add_init_script(KEEP_PEER_CONNECTIONS)
     someone.page.goto(f"{url}/")
     return someone
 
@@ -72,3 +98,40 @@ def test_step_4_hangs_up_and_takes_a_second_caller(run_step, person):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
         someone.wait_for_sound()
+
+
+def test_break_step_1_stream_is_not_defined_outside_then(run_broken_step, person):
+    ana = open_step(person, run_broken_step("01-camera"), "ana")
+    ana.click("Start")
+    ana.expect_state("error")
+    assert ana.status.text_content() == "ReferenceError: stream is not defined"
+
+
+def test_break_step_2_a_second_onicecandidate_sends_no_candidates(run_broken_step, person):
+    ana = open_step(person, run_broken_step("02-peer-connection"), "ana")
+    ana.click("Start")
+    # Once both have found all their candidates, nothing more can happen: none was sent.
+    ana.page.wait_for_function("""() => peerConnections.length === 2
+        && peerConnections.every((pc) => pc.iceGatheringState === 'complete')""")
+    states = ana.page.evaluate("peerConnections.map((pc) => pc.iceConnectionState)")
+    assert states == ["new", "new"]
+    ana.expect_state("on")
+    assert ana.status.text_content() == "The camera is on."
+
+
+def test_break_step_3_await_outside_async_stops_the_whole_script(run_broken_step, person):
+    ana = open_step(person, run_broken_step("03-signaling"), "ana")
+    wait_until(lambda: ana.errors, "the page's error")
+    assert ana.forgive_errors("Unexpected reserved word") == 1
+    ana.click("Join")
+    assert ana.page.evaluate("peerConnections.length") == 0
+    ana.expect_state("idle")
+
+
+def test_break_step_4_without_peer_left_the_picture_freezes(run_broken_step, person):
+    url = run_broken_step("04-call")
+    ana, ben = open_step(person, url, "ana"), open_step(person, url, "ben")
+    call(ana, ben)
+    ben.click("Hang up")
+    ana.expect_state("failed")
+    assert ana.page.evaluate("document.querySelector('#remote-video').srcObject !== null")
