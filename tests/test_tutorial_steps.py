@@ -3,8 +3,10 @@
 """
 
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,25 @@ def test_break_step_4_without_peer_left_the_picture_freezes(run_broken_step, per
     ben.click("Hang up")
     ana.expect_state("failed")
     assert ana.page.evaluate("document.querySelector('#remote-video').srcObject !== null")
+
+
+def test_flask_run_at_the_root_loads_neither_aiortc_nor_redis(tmp_path):
+    """The root app runs without aiortc (the echo peer's) or redis (the Redis registry's)
+    loaded: they are imported only where those are used."""
+    from conftest import ROOT, free_port, wait_for_port
+    port = free_port()
+    # flask's own command line, in a process that says at its exit which of them it loaded.
+    report = ("import atexit, sys; atexit.register(lambda: print('loaded:', "
+              "[name for name in ('aiortc', 'redis') if name in sys.modules])); "
+              "from flask.cli import main; main()")
+    server = subprocess.Popen(
+        [sys.executable, "-c", report, "--app", "app", "run", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, server, "flask run")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as page:
+            assert page.status == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=20)
+    assert "loaded: []" in output, output
