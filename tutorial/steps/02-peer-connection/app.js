@@ -28,8 +28,9 @@ async function call(stream) {
   caller.onicecandidate = ({ candidate }) => callee.addIceCandidate(candidate);
   callee.onicecandidate = ({ candidate }) => caller.addIceCandidate(candidate);
 
+  // Fires once per track (audio, then video) with the same stream: show it once.
   callee.ontrack = ({ streams: [remoteStream] }) => {
-    remoteVideo.srcObject = remoteStream;
+    if (remoteVideo.srcObject !== remoteStream) remoteVideo.srcObject = remoteStream;
   };
   callee.onconnectionstatechange = () => {
     setStatus(callee.connectionState, `The call is ${callee.connectionState}.`);

@@ -31,8 +31,9 @@ function send(message) {
 function makePeerConnection() {
   pc = new RTCPeerConnection();
   pc.onicecandidate = ({ candidate }) => send({ type: 'candidate', candidate });
+  // Fires once per track (audio, then video) with the same stream: show it once.
   pc.ontrack = ({ streams: [remoteStream] }) => {
-    remoteVideo.srcObject = remoteStream;
+    if (remoteVideo.srcObject !== remoteStream) remoteVideo.srcObject = remoteStream;
   };
   pc.onconnectionstatechange = () => {
     setStatus(pc.connectionState, `The call is ${pc.connectionState}.`);

@@ -9,10 +9,16 @@ export class Peer {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.pendingCandidates = [];
+    this.remoteStream = null;
 
     const pc = this.pc = new RTCPeerConnection();
     pc.onicecandidate = ({ candidate }) => sendSignal({ type: 'candidate', candidate });
-    pc.ontrack = ({ streams: [stream] }) => onRemoteStream(stream);
+    // Fires once per track (audio, then video) with the same stream: report it once.
+    pc.ontrack = ({ streams: [stream] }) => {
+      if (stream === this.remoteStream) return;
+      this.remoteStream = stream;
+      onRemoteStream(stream);
+    };
     pc.onconnectionstatechange = () => onConnectionStateChange(pc.connectionState);
 
     // Adding tracks (or restartIce) makes the browser ask for a negotiation.
