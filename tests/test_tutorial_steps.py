@@ -2,6 +2,7 @@
 (`flask --app tutorial/steps/<step>/server run`) and driven in Chromium with fake media.
 """
 
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,10 @@ import pytest
 
 from harness import wait_until
 
-STEPS = Path(__file__).resolve().parent.parent / "tutorial" / "steps"
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = ROOT / "tutorial" / "steps"
+sys.path.insert(0, str(ROOT / "scripts"))
+from step_diffs import DIFF_BLOCK, real_diff  # noqa: E402
 
 
 @pytest.fixture
@@ -159,3 +163,71 @@ def test_flask_run_at_the_root_loads_neither_aiortc_nor_redis(tmp_path):
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=20)
     assert "loaded: []" in output, output
+
+
+# The step pages. ```js file=tutorial/steps/04-call/peer.js shows that whole file.
+FOLDERS = sorted(path for path in STEPS.iterdir() if path.is_dir())
+PAGES = sorted(STEPS.glob("*/README*.md"))
+WHOLE_FILE = re.compile(r"^```\w+ file=(\S+)\n(.*?)^```$", re.S | re.M)
+CODE_BLOCK = re.compile(r"^```.*?^```$", re.S | re.M)
+HEADING = re.compile(r"^(#+) ", re.M)
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def step_id(path):
+    return str(path.relative_to(STEPS))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=step_id)
+def test_a_file_shown_on_a_step_page_is_that_file(page):
+    for path, shown in WHOLE_FILE.findall(page.read_text()):
+        assert shown == (ROOT / path).read_text(), f"{step_id(page)} shows an old {path}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=step_id)
+def test_a_diff_on_a_step_page_is_the_real_diff(page):
+    """`python scripts/step_diffs.py` writes them anew."""
+    for block in DIFF_BLOCK.finditer(page.read_text()):
+        assert block.group(0) == f"```diff\n{real_diff(*block.groups())}```", (
+            f"{step_id(page)}: the diff of {block.group(2)} is stale")
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=step_id)
+def test_every_file_of_a_step_is_shown_or_unchanged(folder):
+    page = (folder / "README.md").read_text()
+    shown = {path for path, _ in WHOLE_FILE.findall(page)}
+    diffed = {new for _, new in DIFF_BLOCK.findall(page)}
+    before = FOLDERS[FOLDERS.index(folder) - 1] if FOLDERS.index(folder) else None
+    for file in sorted(folder.iterdir()):
+        if file.name.startswith("README") or file.suffix == ".png" or not file.is_file():
+            continue
+        unchanged = before and (before / file.name).is_file() and (
+            (before / file.name).read_text() == file.read_text())
+        assert (f"tutorial/steps/{step_id(file)}" in shown or step_id(file) in diffed
+                or unchanged), f"{step_id(file)} is neither shown nor unchanged"
+
+
+@pytest.mark.parametrize("patch", sorted(STEPS.glob("*/break-it.patch")), ids=step_id)
+def test_a_break_it_patch_still_applies_exactly(patch):
+    with open(patch) as diff:
+        subprocess.run(["patch", "--dry-run", "--fuzz=0", "-d", str(patch.parent), "-p1"],
+                       stdin=diff, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=step_id)
+def test_a_step_page_in_korean_has_the_same_code_headings_and_links(folder):
+    english, korean = folder / "README.md", folder / "README.ko.md"
+    assert CODE_BLOCK.findall(korean.read_text()) == CODE_BLOCK.findall(english.read_text())
+    assert HEADING.findall(korean.read_text()) == HEADING.findall(english.read_text())
+    # The Korean page links to the Korean pages (README.ko.md, ../../ko/) where there are.
+    links = [sorted(target.replace("README.ko.md", "README.md").replace("../../ko/", "../../")
+                    for target in LINK.findall(CODE_BLOCK.sub("", page.read_text())))
+             for page in (english, korean)]
+    assert links[0] == links[1]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=step_id)
+def test_links_on_a_step_page_lead_to_files_that_exist(page):
+    for target in LINK.findall(CODE_BLOCK.sub("", page.read_text())):
+        if "://" not in target:
+            assert (page.parent / target).exists(), f"{step_id(page)} links to a missing {target}"
