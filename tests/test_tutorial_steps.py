@@ -89,6 +89,10 @@ def call(first, second):
 def test_step_3_connects_two_browsers_through_the_server(run_step, person):
     url = run_step("03-signaling")
     call(open_step(person, url, "ana"), open_step(person, url, "ben"))
+    cleo = open_step(person, url, "cleo")
+    cleo.click("Join")
+    cleo.expect_state("closed")
+    assert cleo.status.text_content() == "Two people are already in this room."
 
 
 def test_step_4_hangs_up_and_takes_a_second_caller(run_step, person):
