@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port, wait_for_port
 from harness import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +151,6 @@ def test_break_step_4_without_peer_left_the_picture_freezes(run_broken_step, per
 def test_flask_run_at_the_root_loads_neither_aiortc_nor_redis(tmp_path):
     """The root app runs without aiortc (the echo peer's) or redis (the Redis registry's)
     loaded: they are imported only where those are used."""
-    from conftest import ROOT, free_port, wait_for_port
     port = free_port()
     # flask's own command line, in a process that says at its exit which of them it loaded.
     report = ("import atexit, sys; atexit.register(lambda: print('loaded:', "
