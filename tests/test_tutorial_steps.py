@@ -148,6 +148,75 @@ def test_break_step_4_without_peer_left_the_picture_freezes(run_broken_step, per
     assert ana.page.evaluate("document.querySelector('#remote-video').srcObject !== null")
 
 
+REMOTE_UFRAG = "harness.currentPeerConnection().currentRemoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]"
+# While window.heldMessages is an array, the page's socket messages wait in it.
+HOLD_MESSAGES = """
+  window.heldMessages = null;
+  window.WebSocket = class extends window.WebSocket {
+    set onmessage(handle) {
+      super.onmessage = (event) => (heldMessages ? heldMessages.push(event) : handle(event));
+      this.handleHeld = handle;
+    }
+  };
+"""
+RELEASE_MESSAGES = "const held = heldMessages; heldMessages = null; held.forEach((event) => event.target.handleHeld(event))"
+
+
+def test_step_4_both_sides_offer_at_once_and_both_offers_complete(run_step, person):
+    """Perfect negotiation: both restart ICE while neither hears the other, so that their
+    offers cross; the polite side takes the other's, and both restarts complete. Only the
+    impolite side's picture is checked: Chromium leaves the polite side's remote video
+    frozen after that rollback (frames decoded, none shown), as step 4's page says."""
+    url = run_step("04-call")
+    people = ana, ben = person("ana"), person("ben")
+    for someone in people:
+        someone.page.add_init_script(HOLD_MESSAGES)
+        someone.page.goto(f"{url}/")
+    call(ana, ben)
+    before = [someone.page.evaluate(REMOTE_UFRAG) for someone in people]
+    for someone in people:
+        someone.page.evaluate("heldMessages = []")
+    for someone in people:
+        someone.page.evaluate("harness.currentPeerConnection().restartIce()")
+        someone.page.wait_for_function(
+            "harness.currentPeerConnection().signalingState === 'have-local-offer'")
+    for someone in people:
+        someone.page.evaluate(RELEASE_MESSAGES)
+    for someone, old_ufrag in zip(people, before):
+        someone.page.wait_for_function(
+            f"""old => harness.currentPeerConnection().signalingState === 'stable'
+                && {REMOTE_UFRAG} !== old""", arg=old_ufrag)
+        someone.expect_state("connected")
+    ana.wait_for_remote_frames(30)
+
+
+def test_step_4_an_offer_right_after_an_answer_is_answered(run_step, person):
+    """Ben answers Ana's offer and at once makes his own; Ana gets both together. She
+    must apply the answer before she looks at the offer, or it looks like a collision
+    and she, impolite, ignores it."""
+    url = run_step("04-call")
+    people = ana, ben = person("ana"), person("ben")
+    for someone in people:
+        someone.page.add_init_script(HOLD_MESSAGES)
+        someone.page.goto(f"{url}/")
+    call(ana, ben)
+    ana.page.evaluate("heldMessages = []")
+    ana.page.evaluate("harness.currentPeerConnection().restartIce()")
+    for offer in range(2):  # Ana's, then Ben's; Ben answers the first
+        old_ufrag = ben.page.evaluate(REMOTE_UFRAG)
+        if offer:
+            ben.page.evaluate("harness.currentPeerConnection().restartIce()")
+            ana.page.wait_for_function(  # Ben's answer, then his offer
+                "heldMessages.some((event) => JSON.parse(event.data).type === 'offer')")
+            ana.page.evaluate(RELEASE_MESSAGES)
+        ben.page.wait_for_function(
+            f"""old => harness.currentPeerConnection().signalingState === 'stable'
+                && {REMOTE_UFRAG} !== old""", arg=old_ufrag)
+    for someone in people:
+        someone.expect_state("connected")
+        someone.wait_for_remote_frames(30)
+
+
 def test_flask_run_at_the_root_loads_neither_aiortc_nor_redis(tmp_path):
     """The root app runs without aiortc (the echo peer's) or redis (the Redis registry's)
     loaded: they are imported only where those are used."""

@@ -87,7 +87,12 @@ async function join() {
   // ws: next to http:, wss: next to https: (a page on https: may not open a ws: socket).
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   socket = new WebSocket(`${scheme}//${location.host}/ws/${encodeURIComponent(roomInput.value)}`);
-  socket.onmessage = (event) => handleMessage(JSON.parse(event.data));
+  // One message at a time, in order: an answer must be applied before the offer that
+  // follows it is looked at, or that offer looks like a collision.
+  let handling = Promise.resolve();
+  socket.onmessage = (event) => {
+    handling = handling.then(() => handleMessage(JSON.parse(event.data))).catch(console.error);
+  };
   socket.onclose = ({ reason }) => setStatus('closed', reason || 'The server closed the connection.');
   hangUpButton.disabled = false;
 }
