@@ -1,0 +1,82 @@
+"""Take the screenshot of each build-along step (tutorial/steps/*/screenshot.png) from the
+step itself: its server started as its page says, Chromium with fake media driving it.
+
+    .venv/bin/python scripts/step_screenshots.py
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = ROOT / "tutorial" / "steps"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from chromium import find_chromium  # noqa: E402
+from conftest import FAKE_MEDIA_ARGS, free_port, wait_for_port  # noqa: E402
+from harness import Person  # noqa: E402
+
+VIEWPORT = {"width": 800, "height": 400}
+
+
+def camera(new_person):
+    ana = new_person("ana")
+    ana.click("Start")
+    ana.wait_for_frames("#local-video")
+    return ana
+
+
+def peer_connection(new_person):
+    ana = new_person("ana")
+    ana.click("Start")
+    ana.expect_state("connected")
+    ana.wait_for_remote_frames()
+    return ana
+
+
+def call(new_person):
+    ana, ben = new_person("ana"), new_person("ben")
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.click("Join")
+    ben.expect_state("connected")
+    ben.wait_for_remote_frames()
+    return ben
+
+
+SHOTS = {"01-camera": camera, "02-peer-connection": peer_connection,
+         "03-signaling": call, "04-call": call}
+
+
+def main():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
+        for step, shot in SHOTS.items():
+            port = free_port()
+            server = subprocess.Popen([sys.executable, "-m", "flask", "--app",
+                                       f"tutorial/steps/{step}/server", "run", "--port", str(port)],
+                                      cwd=ROOT, stderr=subprocess.DEVNULL)
+            contexts = []
+
+            def new_person(name):
+                contexts.append(browser.new_context(viewport=VIEWPORT))
+                someone = Person(contexts[-1], name)
+                someone.page.goto(f"http://127.0.0.1:{port}/")
+                return someone
+
+            try:
+                wait_for_port(port, server, step)
+                shot(new_person).page.screenshot(path=STEPS / step / "screenshot.png")
+            finally:
+                for context in contexts:
+                    context.close()
+                server.terminate()
+                server.wait()
+            print(f"wrote tutorial/steps/{step}/screenshot.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
