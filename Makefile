@@ -54,6 +54,7 @@ test-quick: $(VENV)/.installed-test translations browser
 screenshots: $(VENV)/.installed-test translations browser
 	@fc-list :lang=ko | grep -q . || (echo "no Korean font: apt-get install fonts-nanum"; exit 1)
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/step_screenshots.py
 
 browser: $(VENV)/.installed-test
 	$(BIN)/python tests/chromium.py --install
