@@ -26,6 +26,12 @@ TIMEOUT_MS = 20_000
 # muted sender's "silence" still carries one bit of noise (level 3e-5, 1e-9 a second); the
 # fake beep or tone at a level of 0.1 brings 0.01 a second.
 SOUND_ENERGY = 1e-6
+# The one bound on time the tests allow themselves: a delay the app promises (a ping
+# interval, a lease, a retry) may run this much longer on a loaded 2-core machine, with
+# browsers and servers running beside the test. Past it, the mechanism is broken.
+SLACK_S = 3
+# A page that lost its signaling socket tries again at most 2 s apart (signaling.js).
+REJOIN_MS = (2 + SLACK_S) * 1000
 
 
 def wait_until(condition, what, timeout=TIMEOUT_MS / 1000):
