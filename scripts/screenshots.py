@@ -14,9 +14,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from app import create_app  # noqa: E402
-from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
+from chromium import FAKE_MEDIA_ARGS, find_chromium  # noqa: E402
 from harness import Person  # noqa: E402
+from servers import LiveServer  # noqa: E402
 
 VIEWPORT = {"width": 960, "height": 860}
 

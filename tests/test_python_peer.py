@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_ssl_devcert
 
-from conftest import ROOT
+from servers import ROOT
 from harness import SignalingClient, an_offer, room_path, secret_for, wait_until
 from peer import PATTERN_SIZE, PeerError, PythonPeer, PeerThread
 
