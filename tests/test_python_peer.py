@@ -80,6 +80,10 @@ def test_the_echo_button_brings_back_your_own_video_and_sound(person, live_serve
     ana.wait_for_remote_frames(30)
     ana.wait_for_remote_video_size(ana.camera_size())
     ana.wait_for_sound()  # the fake microphone's beep, back from the server's peer
+    ana.click("Camera off")  # what comes back is what Ana sends now: black, then her camera
+    ana.wait_for_remote_brightness("< 5")
+    ana.click("Camera on")
+    ana.wait_for_remote_brightness("> 40")
     ana.hang_up()
     echo_peers = live_server.app.extensions["echo_peers"]
     wait_until(lambda: not echo_peers.running(), "the echo peer to leave after the hang-up")
