@@ -13,7 +13,7 @@ from harness import Person
 from peer import PeerThread, PythonPeer
 # servers.py is their home; they can be imported from here too.
 from servers import (ROOT, TEST_CONFIG, TEST_ENV, LiveServer, RedisServer, ServerProcess,  # noqa: F401
-                     TurnServer, free_port, installed, wait_for_port)
+                     TurnServer, free_port, installed, shared_rooms_env, wait_for_port)
 
 
 @pytest.fixture
@@ -85,16 +85,23 @@ def scale_out(redis_server, server_process):
     `redis_server`, as two hosts (or two gunicorn workers) would, and returns both."""
 
     def start(lease_seconds=3):
-        env = {"FLASK_REDIS_URL": redis_server.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds),
-               "FLASK_SECRET_KEY": "the same on every process, 32 or more"}
+        env = shared_rooms_env(redis_server, lease_seconds)
         return server_process(env), server_process(env)
 
     return start
 
 
-@pytest.fixture
-def scaled_out(scale_out):
-    return scale_out()
+@pytest.fixture(scope="session")
+def scaled_out():
+    """Two app processes sharing the rooms through one Redis, for the whole session: the
+    tests that use them meet in rooms of their own and leave them, as strangers on one
+    deployment do. A test that stops Redis or kills a process starts its own (scale_out)."""
+    redis = RedisServer(installed("redis-server", "redis-server"))
+    processes = [ServerProcess(free_port(), shared_rooms_env(redis)) for _ in range(2)]
+    yield tuple(processes)
+    for process in processes:
+        process.kill()
+    redis.stop()
 
 
 @pytest.fixture(scope="session")

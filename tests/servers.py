@@ -61,6 +61,12 @@ def wait_for_port(port, process, what):
             time.sleep(0.05)
 
 
+def shared_rooms_env(redis, lease_seconds=3):
+    """The settings of app processes that share their rooms through `redis` (a RedisServer)."""
+    return {"FLASK_REDIS_URL": redis.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds),
+            "FLASK_SECRET_KEY": "the same on every process, 32 or more"}
+
+
 class ServerProcess:
     """The app in a process of its own, which a test can kill: `flask run` with `args`
     (e.g. ["--cert", "adhoc"] for https), or `command(port)` instead."""

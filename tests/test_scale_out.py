@@ -115,8 +115,8 @@ def test_the_echo_peer_answers_someone_waiting_on_another_process(scaled_out, ro
     waiting.close()
 
 
-def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_server, person, room):
-    one, two = scaled_out
+def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scale_out, redis_server, person, room):
+    one, two = scale_out()
     ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
     redis_server.stop()
     newcomer = Client(one.ws_url(room + "-new"))
@@ -141,8 +141,8 @@ def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_
 
 
 def test_a_lost_subscription_sends_both_to_rejoin_and_the_call_goes_on(
-        scaled_out, redis_server, person, room):
-    one, two = scaled_out
+        scale_out, redis_server, person, room):
+    one, two = scale_out()
     ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
     # Redis stays up and keeps the rooms; only the processes' pub/sub connections drop,
     # as a proxy or a NAT between them might do. What was published meanwhile is lost.
