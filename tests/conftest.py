@@ -5,6 +5,7 @@ files import those modules, never this one."""
 import uuid
 
 import pytest
+from werkzeug.serving import make_ssl_devcert
 
 from app import create_app
 from chromium import FAKE_MEDIA_ARGS, find_chromium
@@ -61,6 +62,16 @@ def server_process():
     yield start
     for process in processes:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def https_server(tmp_path_factory):
+    """The app over https with a self-signed certificate, made as `make run-lan` makes its
+    own, for the session (the tests on it only meet in rooms of their own)."""
+    certificate, key = make_ssl_devcert(str(tmp_path_factory.mktemp("tls") / "cert"), host="*")
+    server = ServerProcess(free_port(), {}, args=["--cert", certificate, "--key", key])
+    yield server
+    server.kill()
 
 
 @pytest.fixture(scope="session")

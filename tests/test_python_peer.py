@@ -9,7 +9,6 @@ import time
 import av
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_ssl_devcert
 
 from servers import ROOT
 from harness import SignalingClient, an_offer, room_path, secret_for, wait_until
@@ -179,11 +178,9 @@ def test_only_the_person_waiting_may_call_the_echo_peer(person, live_server, roo
     assert not live_server.app.extensions["echo_peers"].running()
 
 
-def test_the_echo_peer_comes_over_https_too(server_process, person, room, tmp_path):
+def test_the_echo_peer_comes_over_https_too(https_server, person, room):
     # make run-lan's case: the server's own certificate is self-signed.
-    certificate, key = make_ssl_devcert(str(tmp_path / "cert"), host="*")
-    server = server_process(args=["--cert", certificate, "--key", key])
-    ana = person("ana", server.url, ignore_https_errors=True).join(room)
+    ana = person("ana", https_server.url, ignore_https_errors=True).join(room)
     ana.expect_state("waiting")
     ana.click("Call the echo peer")
     ana.expect_state("connected")
