@@ -44,9 +44,10 @@ serve: $(VENV)/.installed-run translations
 test: $(VENV)/.installed-test translations browser packages firefox-driver mermaid-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The core while you work, in under a minute: the wire protocol, private rooms (in memory),
-# and one call between two browsers.
-QUICK = tests/test_signaling.py tests/test_private_calls.py tests/test_call.py::test_two_people_see_and_hear_each_other
+# The core while you work, in under a minute: the wire protocol and its bad frames, private
+# rooms (in memory), and one call between two browsers.
+QUICK = tests/test_signaling.py tests/test_resilience.py::test_a_bad_frame_gets_an_error_and_the_call_goes_on \
+  tests/test_private_calls.py tests/test_call.py::test_two_people_see_and_hear_each_other
 test-quick: $(VENV)/.installed-test translations browser
 	$(BIN)/python -m pytest -q -k "not redis and not scanner" $(QUICK) $(PYTEST_ARGS)
 

@@ -25,10 +25,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app import create_app  # noqa: E402
-from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, TEST_CONFIG, LiveServer  # noqa: E402
+from chromium import FAKE_MEDIA_ARGS, find_chromium  # noqa: E402
 from harness import room_path  # noqa: E402
 from plot import save_boxplot  # noqa: E402
+from servers import TEST_CONFIG, LiveServer  # noqa: E402
 
 HARNESS = ROOT / "tests" / "harness.js"
 MARKS = Path(__file__).with_name("marks.js")

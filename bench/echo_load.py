@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 from relay import APP_ENV, ROOT, measure, start
 

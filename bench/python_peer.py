@@ -14,16 +14,17 @@ import sys
 import time
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app import create_app  # noqa: E402
 from call_setup import THINK_TIME_S, open_page, one_call, percentile, table  # noqa: E402
-from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, TEST_CONFIG, LiveServer  # noqa: E402
+from chromium import FAKE_MEDIA_ARGS, find_chromium  # noqa: E402
 from harness import room_path, secret_for, wait_until  # noqa: E402
 from peer import PeerThread, PythonPeer  # noqa: E402
+from servers import TEST_CONFIG, LiveServer  # noqa: E402
 
 
 def now_ms():

@@ -18,9 +18,9 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import languages  # noqa: E402
 from app import create_app  # noqa: E402
-from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, LiveServer  # noqa: E402
+from chromium import FAKE_MEDIA_ARGS, find_chromium  # noqa: E402
 from harness import Person  # noqa: E402
+from servers import LiveServer  # noqa: E402
 
 VIEWPORT = {"width": 960, "height": 860}
 LOCALES = {"en": "en-US", "ko": "ko-KR"}

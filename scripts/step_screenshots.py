@@ -14,8 +14,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS, free_port, wait_for_port  # noqa: E402
+from chromium import FAKE_MEDIA_ARGS, find_chromium  # noqa: E402
+from servers import free_port, wait_for_port  # noqa: E402
 from harness import Person  # noqa: E402
 
 VIEWPORT = {"width": 800, "height": 400}

@@ -11,22 +11,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from servers import find_program
+
 NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
 INSTALL_COMMAND = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+# Chromium answers getUserMedia itself with a moving test picture and a beep, and says yes
+# to the permission prompt: two tabs can call each other with no camera and no person.
+FAKE_MEDIA_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
 
 
 def find_chromium():
     """The path of a Chromium to launch, or None to use Playwright's own browser."""
-    configured = os.environ.get("CHROMIUM_PATH")
-    if configured:
-        if not Path(configured).is_file():
-            raise FileNotFoundError(f"CHROMIUM_PATH={configured} does not exist")
-        return configured
-    for name in NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+    return find_program("CHROMIUM_PATH", NAMES)
 
 
 def playwright_has_its_own():

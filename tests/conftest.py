@@ -1,36 +1,19 @@
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import threading
-import time
+"""The fixtures every test file may ask for. What they start is in servers.py (the app,
+coturn, redis-server), chromium.py (the browser) and harness.py (a person in it); test
+files import those modules, never this one."""
+
 import uuid
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import make_ssl_devcert
 
 from app import create_app
-from chromium import find_chromium
+from chromium import FAKE_MEDIA_ARGS, find_chromium
 import harness
 from harness import Person
 from peer import PeerThread, PythonPeer
-
-ROOT = Path(__file__).resolve().parent.parent
-
-# Chromium answers getUserMedia itself with a moving test picture and a beep, and says yes
-# to the permission prompt: two tabs can call each other with no camera and no person.
-FAKE_MEDIA_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
-
-
-# The limits per client address would stop a test suite, whose every socket comes from
-# 127.0.0.1; the tests of those limits set their own.
-TEST_CONFIG = {"TESTING": True, "JOINS_PER_MINUTE": 100_000, "SOCKETS_PER_ADDRESS": 100_000}
-TEST_ENV = {"FLASK_JOINS_PER_MINUTE": "100000", "FLASK_SOCKETS_PER_ADDRESS": "100000"}
+from servers import (TEST_CONFIG, LiveServer, RedisServer, ServerProcess, TurnServer, free_port,
+                     installed, shared_rooms_env)
 
 
 @pytest.fixture
@@ -41,25 +24,6 @@ def app():
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class LiveServer:
-    """The app served by Werkzeug's threaded server on a free port, in a thread."""
-
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def ws_url(self, room):
-        return f"ws://127.0.0.1:{self.server.port}/ws/{room}"
-
-    def stop(self):
-        self.app.extensions["echo_peers"].stop_all()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -84,61 +48,6 @@ def start_server():
         server.stop()
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def installed(command, package):
-    """Where `command` is; where it is missing, skip the test and say how to install it."""
-    path = shutil.which(command)
-    if not path:
-        pytest.skip(f"{command} is not installed: `make test` installs it as root with "
-                    f"apt-get; elsewhere run `apt-get install {package}`")
-    return path
-
-
-def wait_for_port(port, process, what):
-    """Until `process` accepts TCP connections on `port` (it must not exit meanwhile)."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            assert process.poll() is None, f"{what} exited at start"
-            assert time.monotonic() < deadline, f"{what} did not start in 20 s"
-            time.sleep(0.05)
-
-
-class ServerProcess:
-    """The app in a process of its own, which a test can kill: `flask run` with `args`
-    (e.g. ["--cert", "adhoc"] for https), or `command(port)` instead."""
-
-    def __init__(self, port, env, args=(), command=None):
-        self.port = port
-        self.env = {**os.environ, **TEST_ENV, **env}
-        self.args = list(args)
-        self.command = command or (lambda port: [
-            sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port), *self.args])
-        scheme = "https" if "--cert" in self.args else "http"
-        self.url = f"{scheme}://127.0.0.1:{port}"
-        self.start()
-
-    def ws_url(self, room):
-        return f"{self.url.replace('http', 'ws', 1)}/ws/{room}"
-
-    def start(self):
-        self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=self.env)
-        wait_for_port(self.port, self.process, "the server")
-
-    def kill(self):
-        """Die at once, as a crash or a power cut would: no close frames are sent."""
-        self.process.kill()
-        self.process.wait()
-
-
 @pytest.fixture
 def server_process():
     """server_process(env={}, args=(), command=None) starts the app on a free port (see
@@ -154,32 +63,14 @@ def server_process():
         process.kill()
 
 
-class TurnServer:
-    """coturn on loopback with a TURN REST API secret (use-auth-secret), as a deployment
-    would run it, but allowed to relay to loopback peers."""
-
-    SECRET = "test-turn-secret"
-
-    def __init__(self, executable):
-        self.port = free_port()
-        self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
-        self.process = subprocess.Popen(
-            [executable, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-             f"--listening-port={self.port}", "--use-auth-secret",
-             f"--static-auth-secret={self.SECRET}", "--realm=video-call.test",
-             "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint",
-             "--log-file=stdout", "--simple-log"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.process, "coturn")
-
-    def config(self, secret=SECRET, **more):
-        """The app settings for relay-only calls through this server."""
-        return {"TURN_URLS": [self.url], "TURN_SECRET": secret, "ICE_TRANSPORT_POLICY": "relay",
-                **more}
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
+@pytest.fixture(scope="session")
+def https_server(tmp_path_factory):
+    """The app over https with a self-signed certificate, made as `make run-lan` makes its
+    own, for the session (the tests on it only meet in rooms of their own)."""
+    certificate, key = make_ssl_devcert(str(tmp_path_factory.mktemp("tls") / "cert"), host="*")
+    server = ServerProcess(free_port(), {}, args=["--cert", certificate, "--key", key])
+    yield server
+    server.kill()
 
 
 @pytest.fixture(scope="session")
@@ -188,27 +79,6 @@ def turn_server():
     server = TurnServer(installed("turnserver", "coturn"))
     yield server
     server.stop()
-
-
-class RedisServer:
-    """A real redis-server on a free loopback port, keeping nothing on disk: stopping it
-    loses every room, as a crashed Redis without persistence does."""
-
-    def __init__(self, executable):
-        self.executable = executable
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.start()
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, "redis-server")
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
 
 
 @pytest.fixture
@@ -225,16 +95,23 @@ def scale_out(redis_server, server_process):
     `redis_server`, as two hosts (or two gunicorn workers) would, and returns both."""
 
     def start(lease_seconds=3):
-        env = {"FLASK_REDIS_URL": redis_server.url, "FLASK_REDIS_LEASE_SECONDS": str(lease_seconds),
-               "FLASK_SECRET_KEY": "the same on every process, 32 or more"}
+        env = shared_rooms_env(redis_server, lease_seconds)
         return server_process(env), server_process(env)
 
     return start
 
 
-@pytest.fixture
-def scaled_out(scale_out):
-    return scale_out()
+@pytest.fixture(scope="session")
+def scaled_out():
+    """Two app processes sharing the rooms through one Redis, for the whole session: the
+    tests that use them meet in rooms of their own and leave them, as strangers on one
+    deployment do. A test that stops Redis or kills a process starts its own (scale_out)."""
+    redis = RedisServer(installed("redis-server", "redis-server"))
+    processes = [ServerProcess(free_port(), shared_rooms_env(redis)) for _ in range(2)]
+    yield tuple(processes)
+    for process in processes:
+        process.kill()
+    redis.stop()
 
 
 @pytest.fixture(scope="session")

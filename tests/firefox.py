@@ -19,7 +19,6 @@ Node or the driver's packages are missing, they are skipped and say why.
 
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -31,6 +30,7 @@ import pytest
 from playwright.sync_api import Error, TimeoutError
 
 from harness import HARNESS_JS, TIMEOUT_MS, Person
+from servers import find_program
 
 DRIVER_DIR = Path(__file__).with_name("firefox-driver")
 NAMES = ["firefox-esr", "firefox"]
@@ -47,12 +47,7 @@ PREFS = {
 
 def find_firefox():
     """$FIREFOX_PATH, else a Firefox on the PATH (Debian's firefox-esr first), else None."""
-    configured = os.environ.get("FIREFOX_PATH")
-    if configured:
-        if not Path(configured).is_file():
-            raise FileNotFoundError(f"FIREFOX_PATH={configured} does not exist")
-        return configured
-    return next(filter(None, map(shutil.which, NAMES)), None)
+    return find_program("FIREFOX_PATH", NAMES)
 
 
 def missing():

@@ -85,6 +85,58 @@
     return longest;
   }
 
+  // [width, height] of the picture a <video> shows, and of what this page's camera captures.
+  function videoSize(selector) {
+    const video = document.querySelector(selector);
+    return [video.videoWidth, video.videoHeight];
+  }
+
+  function cameraSize() {
+    const track = document.querySelector('#local-video').srcObject.getVideoTracks()[0];
+    const { width, height } = track.getSettings();
+    return [width, height];
+  }
+
+  // Whether audio arrived since `start` (inboundStats('audio') then, or null) with more
+  // energy than `least` in it: sound, not the one bit of noise a muted sender sends.
+  async function soundSince(start, least) {
+    const now = await inboundStats('audio');
+    const before = start ?? { bytesReceived: 0, totalAudioEnergy: 0 };
+    return Boolean(now && now.bytesReceived > before.bytesReceived
+      && now.totalAudioEnergy - before.totalAudioEnergy > least);
+  }
+
+  // Audio packets received in a row with no sound (energy under `least`), counted from the
+  // first call after startSilenceCount(); sound starts the count anew.
+  let silenceStart = null;
+  function startSilenceCount() {
+    silenceStart = null;
+  }
+
+  async function silentPackets(least) {
+    const now = await inboundStats('audio');
+    if (!now) return 0;
+    if (!silenceStart || now.totalAudioEnergy - silenceStart.totalAudioEnergy > least) {
+      silenceStart = now;
+      return 0;
+    }
+    return now.packetsReceived - silenceStart.packetsReceived;
+  }
+
+  // What the call looks like from here, for a test's failure message.
+  async function diagnosis() {
+    const pc = currentPeerConnection();
+    const video = await inboundStats('video');
+    const pick = (stats, keys) => stats && Object.fromEntries(keys.map((k) => [k, stats[k]]));
+    return JSON.stringify({
+      connectionStates: pc?.connectionStates, signalingState: pc?.signalingState,
+      presentedFrames: presentedFrames('#remote-video'),
+      video: pick(video, ['packetsReceived', 'packetsLost', 'framesDecoded', 'keyFramesDecoded',
+                          'pliCount', 'nackCount', 'frameWidth', 'frameHeight']),
+      pair: await selectedCandidatePair(),
+    });
+  }
+
   // Mean brightness (0-255) of the picture a <video> shows now.
   function brightness(selector) {
     const video = document.querySelector(selector);
@@ -102,6 +154,7 @@
 
   window.harness = {
     peerConnections, currentPeerConnection, inboundStats, selectedCandidatePair, candidatePorts,
-    presentedFrames, longestFrameGap, brightness,
+    presentedFrames, longestFrameGap, brightness, videoSize, cameraSize, soundSince,
+    startSilenceCount, silentPackets, diagnosis,
   };
 })();

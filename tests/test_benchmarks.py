@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT, installed
+from servers import ROOT, installed
 
 
 def run(*command):

@@ -51,8 +51,8 @@ def count_offers(*people):
 @pytest.fixture
 def three_camera_call(person_in_browser, person, room):
     """Ana, whose computer has Chromium's three fake cameras, in a call with Ben.
-    fake_device_1 is a depth camera (Y16) whose frames WebRTC never sends (seen here: no
-    frame arrives); fake_device_2 is MJPEG, like a webcam."""
+    fake_device_1 is a depth camera (Y16) whose frames WebRTC never sends (no frame of
+    it arrives); fake_device_2 is MJPEG, like a webcam."""
     ana = person_in_browser("ana", "--use-fake-ui-for-media-stream",
                             "--use-fake-device-for-media-stream=device-count=3")
     return start_call(ana, person("ben"), room)

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_ssl_devcert
 
-from conftest import ROOT, free_port, installed, wait_for_port
+from servers import ROOT, free_port, installed, wait_for_port
 from harness import start_call
 
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"

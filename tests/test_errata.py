@@ -4,14 +4,10 @@ failure each erratum of tutorial/errata.md describes; and the fix doing better.
 The snippets are served at /post/ by Playwright's routing and added to a page of the
 app, as a learner pastes them into a page: no change of ours in between."""
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server, make_ssl_devcert
 
-from app import create_app
-from conftest import TEST_CONFIG
 from harness import secret_for
 
 ORIGINAL = Path(__file__).resolve().parent.parent / "tutorial" / "original"
@@ -229,26 +225,13 @@ def test_hang_up_stops_the_camera_and_tells_the_other(call):
     ana.expect_state("waiting")
 
 
-@pytest.fixture
-def https_server(tmp_path):
-    """The app over https (a self-signed certificate, as `make run-lan` makes its own), in a
-    thread: where every real deployment serves the post's page."""
-    certificate, key = make_ssl_devcert(str(tmp_path / "cert"), host="*")
-    server = make_server("127.0.0.1", 0, create_app(TEST_CONFIG), threaded=True,
-                         ssl_context=(certificate, key))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.port}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_ws_from_an_https_page_is_blocked_as_mixed_content(https_server, new_context):
     # The person has clicked through the browser's warning about the self-signed certificate;
     # the post's page has no Content-Security-Policy (the app's would block the socket too).
     page = new_context(ignore_https_errors=True, bypass_csp=True).new_page()
     console = []
     page.on("console", lambda message: console.append(message.text))
-    page.goto(https_server + "/")
+    page.goto(https_server.url + "/")
     opening = (ORIGINAL / "3-signaling.js").read_text().splitlines()[0]
     assert opening == "const socket = new WebSocket('ws://signaling-server-url');"
     outcome = page.evaluate("""(opening) => {
@@ -263,7 +246,7 @@ def test_ws_from_an_https_page_is_blocked_as_mixed_content(https_server, new_con
     assert page.evaluate("new WebSocket('ws://127.0.0.1:9/').url") == "ws://127.0.0.1:9/"
     # The fix: the scheme follows the page's, so an https page signals over wss://.
     url = page.evaluate("""async () => (await import('/static/js/signaling.js')).signalingUrl('r')""")
-    assert url == https_server.replace("https:", "wss:") + "/ws/r"
+    assert url == https_server.url.replace("https:", "wss:") + "/ws/r"
 
 
 # The permission prompt is up: getUserMedia answers only when the person clicks Allow.

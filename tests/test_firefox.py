@@ -165,16 +165,13 @@ def ice_ufrags(someone):
 
 @ORDERS
 def test_an_ice_restart_across_engines_keeps_the_call(firefox_person, person, room, firefox_first):
-    # Firefox first: Firefox made the first offer and is the DTLS server; Chromium restarts
-    # (this failed before peer.js kept the DTLS roles). Chromium first: Chromium is the
-    # controlling ICE agent, and a restart soon after the call started left Chromium's media
-    # unable to reach Firefox about 2 times in 5 here: Chromium then held a pair of one of
-    # its new candidates with an old-generation Firefox candidate (a .local name it had
-    # resolved), which Firefox's old ICE session still answered, while Firefox's new one
-    # stayed "checking" and dropped the packets. With Firefox's host addresses in the clear
-    # it did not happen in 40 restarts made by Firefox, as the page makes them in this order
-    # (restarts made by Chromium, which the page does not make here, failed either way). An
-    # interop bug of the two engines, beyond the page's reach: this Firefox shows them.
+    # Firefox first: Firefox made the first offer and is the DTLS server; Chromium restarts,
+    # and the DTLS roles of the first exchange must hold. Chromium first: Chromium is the
+    # controlling ICE agent, and after a restart it may keep a pair of one of its new
+    # candidates with an old-generation Firefox candidate (a .local name it had resolved),
+    # which Firefox's old ICE session still answers while its new one drops the packets.
+    # An interop bug of the two engines, beyond the page's reach: this Firefox shows its
+    # host addresses, and the page (as in this order) lets Firefox make the restart.
     prefs = None if firefox_first else {"media.peerconnection.ice.obfuscate_host_addresses": False}
     fay, cole = firefox_person("fay", prefs=prefs), person("cole")
     first, second = start_call(*((fay, cole) if firefox_first else (cole, fay)), room)

@@ -2,11 +2,14 @@
 else's call up. Attacks run against live servers on loopback only."""
 
 import base64
+import fcntl
 import json
 import os
 import socket
 import subprocess
+import struct
 import sys
+import termios
 import threading
 import time
 
@@ -145,9 +148,15 @@ def test_frames_are_written_whole_to_a_slow_reader_under_gevent(server_process, 
     offers = [json.dumps({"type": "offer", "sdp": f"v=0\r\n{n:03d}" + "a=y" * 15_000}) for n in range(12)]
     for offer in offers:  # 540 KB: within the sender's budget, far beyond the reader's buffer
         sender.ws.send(offer)
-    time.sleep(1)  # the scenario: a reader on a slow link, whose buffers fill meanwhile
+    # The scenario: a reader on a slow link, whose buffer fills before it reads a byte.
+    wait_until(lambda: unread_bytes(reader) >= 4096, "the reader's buffer to fill")
     for offer in offers:
         assert reader.ws.recv() == offer
+
+
+def unread_bytes(client):
+    """What has arrived at `client`'s socket and waits to be read (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(client.ws.sock, termios.FIONREAD, b"\0" * 4))[0]
 
 
 def test_sockets_and_new_joins_are_limited_per_address(start_server, room):

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_ssl_devcert
 
 from harness import SignalingClient, start_call, wait_until
 from ice import turn_credentials
@@ -75,10 +74,8 @@ def test_the_python_peer_uses_the_same_relay(start_server, turn_server, person, 
     assert " typ relay" in sdp and " typ host" not in sdp
 
 
-def test_a_page_over_https_signals_over_wss(server_process, person, room, tmp_path):
-    # A self-signed certificate made as `make run-lan` makes its own.
-    certificate, key = make_ssl_devcert(str(tmp_path / "cert"), host="*")
-    server = server_process(args=["--cert", certificate, "--key", key])
+def test_a_page_over_https_signals_over_wss(https_server, person, room):
+    server = https_server
     assert server.url.startswith("https://")
     # Each person has clicked through the browser's warning about a self-signed certificate.
     ana, ben = (person(name, server.url, ignore_https_errors=True) for name in ("ana", "ben"))

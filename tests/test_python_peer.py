@@ -9,9 +9,8 @@ import time
 import av
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_ssl_devcert
 
-from conftest import ROOT
+from servers import ROOT
 from harness import SignalingClient, an_offer, room_path, secret_for, wait_until
 from peer import PATTERN_SIZE, PeerError, PythonPeer, PeerThread
 
@@ -80,6 +79,10 @@ def test_the_echo_button_brings_back_your_own_video_and_sound(person, live_serve
     ana.wait_for_remote_frames(30)
     ana.wait_for_remote_video_size(ana.camera_size())
     ana.wait_for_sound()  # the fake microphone's beep, back from the server's peer
+    ana.click("Camera off")  # what comes back is what Ana sends now: black, then her camera
+    ana.wait_for_remote_brightness("< 5")
+    ana.click("Camera on")
+    ana.wait_for_remote_brightness("> 40")
     ana.hang_up()
     echo_peers = live_server.app.extensions["echo_peers"]
     wait_until(lambda: not echo_peers.running(), "the echo peer to leave after the hang-up")
@@ -175,11 +178,9 @@ def test_only_the_person_waiting_may_call_the_echo_peer(person, live_server, roo
     assert not live_server.app.extensions["echo_peers"].running()
 
 
-def test_the_echo_peer_comes_over_https_too(server_process, person, room, tmp_path):
+def test_the_echo_peer_comes_over_https_too(https_server, person, room):
     # make run-lan's case: the server's own certificate is self-signed.
-    certificate, key = make_ssl_devcert(str(tmp_path / "cert"), host="*")
-    server = server_process(args=["--cert", certificate, "--key", key])
-    ana = person("ana", server.url, ignore_https_errors=True).join(room)
+    ana = person("ana", https_server.url, ignore_https_errors=True).join(room)
     ana.expect_state("waiting")
     ana.click("Call the echo peer")
     ana.expect_state("connected")

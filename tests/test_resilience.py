@@ -1,4 +1,4 @@
-"""Bad input and floods while a real call is up: every bad frame is answered, no call drops."""
+"""Bad input and floods: every bad frame is answered, and no call drops."""
 
 import contextlib
 import json
@@ -13,29 +13,40 @@ import websocket
 
 from harness import SignalingClient
 
-# (frame, the error code the server must answer with); none of these closes the socket.
+# Every malformed frame we know of, and the error code the server must answer it with;
+# none of these closes the socket.
 MALFORMED = [
     ("not json at all", "bad-json"),
     ("", "bad-json"),
     ('{"type": "offer", "sdp": "v=0"', "bad-json"),
-    ("[" * 20_000, "bad-json"),  # nested deeper than any parser should recurse
+    ("[" * 50_000, "bad-json"),  # deeper than Python's recursion limit
     ('["offer"]', "bad-message"),
     ('"offer"', "bad-message"),
     ("42", "bad-message"),
     ("null", "bad-message"),
     ("{}", "bad-message"),
+    ('{"type": 7}', "bad-message"),
     ('{"type": ["offer"]}', "bad-message"),
     ('{"type": "offer"}', "bad-message"),
+    ('{"type": "answer", "sdp": 5}', "bad-message"),
     ('{"type": "answer", "sdp": {"v": 0}}', "bad-message"),
     ('{"type": "candidate"}', "bad-message"),
     ('{"type": "candidate", "candidate": 7}', "bad-message"),
+    ('{"type": "candidate", "candidate": "a=candidate"}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"sdpMid": "0"}}', "bad-message"),
     ('{"type": "candidate", "candidate": {"candidate": "x", "sdpMLineIndex": "0"}}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"candidate": "", "sdpMLineIndex": -1}}', "bad-message"),
+    ('{"type": "candidate", "candidate": {"candidate": "", "sdpMLineIndex": true}}', "bad-message"),
     ('{"type": "candidate", "candidate": {"candidate": "x", "sdpMid": 0}}', "bad-message"),
+    (b"\x00binary", "bad-message"),
     (b"\x89PNG binary", "bad-message"),
+    ('{"type": "dance"}', "unknown-type"),
     (json.dumps({"type": "hello", "padding": "x" * 60_000}), "unknown-type"),
+    ('{"type": "welcome"}', "unknown-type"),
     ('{"type": "welcome", "peers": 0}', "unknown-type"),
     ('{"type": "peer-left"}', "unknown-type"),
 ]
+OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
 FRAMES_PER_SOCKET = 200  # the default burst: one socket may send this many at once
 SOCKETS = 50
 
@@ -45,6 +56,22 @@ def send(client, frame):
         client.ws.send_binary(frame)
     else:
         client.send(frame)
+
+
+@pytest.mark.parametrize("frame, code", MALFORMED,
+                         ids=[f"{number}-{code}" for number, (_, code) in enumerate(MALFORMED)])
+def test_a_bad_frame_gets_an_error_and_the_call_goes_on(live_server, room, frame, code):
+    first = SignalingClient(live_server.ws_url(room))
+    first.expect("welcome")
+    second = SignalingClient(live_server.ws_url(room))
+    second.expect("welcome")
+    first.expect("peer-joined")
+    send(second, frame)
+    second.expect_error(code)
+    second.send(OFFER)  # the socket is still open, and still relays
+    assert first.receive() == OFFER
+    for client in (first, second):
+        client.close()
 
 
 def test_ten_thousand_malformed_frames_during_a_call(call, live_server, room, caplog):

@@ -8,12 +8,12 @@ import redis
 import websocket
 from playwright.sync_api import expect
 
-from harness import SignalingClient as Client, an_offer, join_at_once, start_call
+from harness import REJOIN_MS, SLACK_S, SignalingClient as Client, an_offer, start_call
 
 OFFER = {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 1200}  # ~6 KB, an SDP's size
 
 
-def pair(first_server, second_server, room):
+def meet_across(first_server, second_server, room):
     """The first person waits in `room` on one process, then the second joins on the other;
     their welcomes and peer-joined are read."""
     first = Client(first_server.ws_url(room))
@@ -45,22 +45,9 @@ def test_a_call_across_two_processes(scaled_out, person, room):
         someone.wait_for_remote_frames(30)
 
 
-def test_three_simultaneous_joins_on_two_processes_admit_exactly_two(scaled_out, room):
-    one, two = scaled_out
-    rounds = 50
-    for round_ in range(rounds):
-        third = (one, two)[round_ % 2]
-        urls = [server.ws_url(f"{room}-{round_}") for server in (one, two, third)]
-        clients, answers = join_at_once(urls)
-        assert sorted(answers) == ["room-full", "welcome", "welcome"], f"round {round_}: {answers}"
-        for client in clients:
-            client.close()
-    print(f"{rounds} rounds of three joins on two processes: two admitted each time")
-
-
 def test_messages_cross_processes_whole_and_in_order(scaled_out, room):
     one, two = scaled_out
-    first, second = pair(one, two, room)
+    first, second = meet_across(one, two, room)
     count = 150  # under MESSAGE_BURST: a flood would be cut off
     for i in range(count):
         first.send({**OFFER, "i": i})
@@ -76,8 +63,8 @@ def test_messages_cross_processes_whole_and_in_order(scaled_out, room):
 
 def test_a_person_who_stops_reading_holds_up_nobody_else(scaled_out, room):
     one, two = scaled_out
-    sender, stalled = pair(one, two, room)  # stalled reads nothing more
-    ana, ben = pair(one, two, room + "-b")
+    sender, stalled = meet_across(one, two, room)  # stalled reads nothing more
+    ana, ben = meet_across(one, two, room + "-b")
     big = {"type": "offer", "sdp": "a" * 60_000}
     # 200 ms per round: 300 KB/s, under what a socket may send (8 of the largest a second).
     sender.ws.settimeout(0.2)
@@ -102,14 +89,10 @@ def test_a_person_who_stops_reading_holds_up_nobody_else(scaled_out, room):
 def test_a_killed_process_is_reported_and_its_slot_freed(scale_out, room):
     lease = 1  # short, to wait less; the other tests keep the default, which suits a busy machine
     one, two = scale_out(lease_seconds=lease)
-    stayer, doomed = pair(one, two, room)
+    stayer, doomed = meet_across(one, two, room)
     two.kill()  # doomed's process: no close frame, no leave; only its lease in Redis tells
-    killed_at = time.monotonic()
+    stayer.ws.settimeout(lease * 4 / 3 + SLACK_S)  # the stated delay, on a busy machine
     assert stayer.receive() == {"type": "peer-left"}
-    noticed_after = time.monotonic() - killed_at
-    stated = lease * 4 / 3
-    print(f"peer-left {noticed_after:.2f} s after its process was killed (stated: {stated:.2f} s)")
-    assert noticed_after <= stated + 0.5  # and half a second for a busy machine
     newcomer = Client(one.ws_url(room))
     assert newcomer.expect("welcome")["peers"] == 1
     stayer.expect("peer-joined")
@@ -132,8 +115,8 @@ def test_the_echo_peer_answers_someone_waiting_on_another_process(scaled_out, ro
     waiting.close()
 
 
-def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_server, person, room):
-    one, two = scaled_out
+def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scale_out, redis_server, person, room):
+    one, two = scale_out()
     ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
     redis_server.stop()
     newcomer = Client(one.ws_url(room + "-new"))
@@ -147,23 +130,19 @@ def test_a_redis_outage_refuses_joins_clearly_and_calls_go_on(scaled_out, redis_
         with urllib.request.urlopen(server.url) as response:  # neither process crashed
             assert response.status == 200
     redis_server.start()  # empty: every room was lost with it
-    back_at = time.monotonic()
     for someone in (ana, ben):
-        someone.expect_state("connected")  # rejoined, the same call
-    rejoined_after = time.monotonic() - back_at
-    print(f"both pages rejoined {rejoined_after:.2f} s after Redis returned")
-    assert rejoined_after < 5
+        someone.expect_state("connected", timeout=REJOIN_MS)  # rejoined, the same call
     for someone in (ana, ben):
         someone.wait_for_remote_frames(30)
         assert someone.page.evaluate("harness.peerConnections.length") == 1, "call torn down"
-    first, second = pair(one, two, room + "-after")
+    first, second = meet_across(one, two, room + "-after")
     for client in (newcomer, first, second):
         client.close()
 
 
 def test_a_lost_subscription_sends_both_to_rejoin_and_the_call_goes_on(
-        scaled_out, redis_server, person, room):
-    one, two = scaled_out
+        scale_out, redis_server, person, room):
+    one, two = scale_out()
     ana, ben = start_call(person("ana", one.url), person("ben", two.url), room)
     # Redis stays up and keeps the rooms; only the processes' pub/sub connections drop,
     # as a proxy or a NAT between them might do. What was published meanwhile is lost.

@@ -6,7 +6,7 @@ import sys
 
 from playwright.sync_api import expect
 
-from conftest import ROOT
+from servers import ROOT
 
 
 def log_lines(someone):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, wait_for_port
+from servers import free_port, wait_for_port
 from harness import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

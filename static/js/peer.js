@@ -1,7 +1,7 @@
 // Step 2 of the post: the RTCPeerConnection, made whole.
-// One Peer is one side of one call. It sends every local ICE candidate (the post forgot
-// to), answers offers (the post had no callee), queues candidates that arrive before the
-// remote description, and uses "perfect negotiation" so that either side may (re)offer.
+// One Peer is one side of one call. It sends every local ICE candidate, answers offers,
+// queues candidates that arrive before the remote description, and uses "perfect
+// negotiation" so that either side may (re)offer.
 // It knows nothing about WebSockets: `sendSignal` carries its messages to the other side.
 
 export class Peer {
@@ -53,8 +53,8 @@ export class Peer {
     // "disconnected" often heals by itself; "failed" needs new candidates: restart ICE.
     // Chromium can report connectionState "failed" while iceConnectionState stays
     // "disconnected", so watch the former. Only the impolite side restarts: if both do,
-    // the polite one rolls its own offer back, and Chromium then left its remote video
-    // frozen (frames decoded, none shown) in our tests.
+    // the polite one rolls its own offer back, and Chromium may then leave its remote
+    // video frozen (frames decoded, none shown).
     pc.onconnectionstatechange = () => {
       this.log(`connection ${pc.connectionState}`);
       if (pc.connectionState === 'failed' && !this.polite) {
