@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 import netlab
 from chromium import find_chromium
 from conftest import FAKE_MEDIA_ARGS
-from harness import Person, start_call
+from harness import Person, meet, start_call
 from netlab import App, Coturn, Lab
 
 UNAVAILABLE = netlab.available()
@@ -75,6 +75,20 @@ def test_two_homes_behind_endpoint_independent_nats_punch_a_hole(lab, lab_person
         assert pair["remoteAddress"] in netlab.ROUTER_WAN.values(), pair
 
 
+def test_symmetric_nats_without_turn_say_the_call_cannot_connect(lab, lab_person, room):
+    (ana_computer,) = lab.add_home("a", "symmetric")
+    (ben_computer,) = lab.add_home("b", "symmetric")
+    Coturn(lab)
+    app = App(lab, stun=True)  # STUN only: no relay
+    ana, ben = meet(lab_person("ana", ana_computer, app), lab_person("ben", ben_computer, app), room)
+    started = time.monotonic()
+    for someone in (ana, ben):
+        someone.expect_state("no-path", timeout=30_000)
+        expect(someone.status).to_contain_text("could not connect")
+        expect(someone.status).to_contain_text("no relay (TURN) server")
+    print(f"both pages said it after {time.monotonic() - started:.1f} s")
+
+
 def frames_and_sound_for(seconds, people):
     """Frames and sound on every side, again and again, for `seconds`."""
     deadline = time.monotonic() + seconds
@@ -101,3 +115,24 @@ def test_symmetric_nats_with_turn_hold_a_call_for_a_minute(lab, lab_person, room
     # One side's relay, and the other side's NAT mapping toward it (or both relays).
     for pair in pairs(*people):
         assert "relay" in (pair["local"], pair["remote"]), pair
+
+
+# An internet with no route to the homes' LANs: coturn's send of a relay's check toward the
+# other home's host candidate fails (ENETUNREACH), and coturn closes that relay. The call
+# connects through one side's relay, loses it within seconds, and an ICE restart with every
+# kind of candidate loses it again; relay candidates only, on both sides, last.
+@pytest.mark.parametrize("lab", [{"routed": False}], indirect=True, ids=["unrouted"])
+def test_a_failed_ice_restart_falls_back_to_the_relay(lab, lab_person, room):
+    (ana_computer,) = lab.add_home("a", "symmetric")
+    (ben_computer,) = lab.add_home("b", "symmetric")
+    Coturn(lab)
+    app = App(lab, stun=True, turn=["udp"])
+    people = meet(lab_person("ana", ana_computer, app), lab_person("ben", ben_computer, app), room)
+    for someone in people:
+        someone.wait_for_check("harness.currentPeerConnection()?.connectionStates.includes('failed')",
+                               what="the call to fail once", timeout=60_000)
+    for someone in people:
+        someone.expect_state("connected", timeout=60_000)
+    frames_and_sound_for(20, people)
+    for pair in pairs(*people):
+        assert (pair["local"], pair["remote"]) == ("relay", "relay"), pair

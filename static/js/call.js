@@ -170,6 +170,7 @@ const sessionEvents = {
     remoteVideo.srcObject = null;
   },
   iceServerError: handleIceServerError,
+  noPath: (reason) => state !== 'error' && setStatus('no-path', NO_PATH[reason]),
   secret: (roomsSecret) => {  // let in by a knock: our link is the room's now
     secret = roomsSecret;
     history.replaceState(null, '', `#${secret}`);
@@ -190,10 +191,20 @@ function showConnectionState(connectionState) {
   }
 }
 
-// Keep saying what went wrong (refused TURN credentials, possibly while still alone) until
-// the call works.
+// Why a call could not connect (peer.js gives the reason after CONNECT_SECONDS).
+const NO_PATH = {
+  'no-relay': 'The call could not connect: no direct path between you and the other person ' +
+    'works, and this site has no relay (TURN) server to carry the call.',
+  'relay-unreachable': 'The call could not connect: no direct path between you and the other ' +
+    'person works, and the relay (TURN) server cannot be reached from your network.',
+  'no-path': 'The call could not connect: no path between you and the other person works, ' +
+    'not even through the relay (TURN) server.',
+};
+
+// Keep saying what went wrong (refused TURN credentials, possibly while still alone; no
+// path) until the call works.
 function showProgress(newState, sentence) {
-  if (state !== 'error' || newState === 'connected') {
+  if (!['error', 'no-path'].includes(state) || newState === 'connected') {
     setStatus(newState, sentence);
   }
 }

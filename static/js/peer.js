@@ -4,10 +4,19 @@
 // remote description, and uses "perfect negotiation" so that either side may (re)offer.
 // It knows nothing about WebSockets: `sendSignal` carries its messages to the other side.
 
+// Seconds a call may take to connect before the person is told there is no path: ICE
+// can go on checking pairs that will never work (symmetric NATs, no TURN) for minutes.
+export const CONNECT_SECONDS = 20;
+
+// Whether `iceServers` name a TURN server, which relays when no direct path works.
+export function hasRelay(iceServers) {
+  return iceServers.some(({ urls }) => [urls].flat().some((url) => /^turns?:/.test(url)));
+}
+
 export class Peer {
   constructor({ iceServers = [], iceTransportPolicy = 'all', polite, localStream, sendSignal,
                 onRemoteStream, onConnectionStateChange = () => {}, onIceServerError = () => {},
-                log = console.log }) {
+                onNoPath = () => {}, log = console.log }) {
     this.polite = polite;
     this.sendSignal = sendSignal;
     this.log = log;
@@ -15,6 +24,11 @@ export class Peer {
     this.ignoreOffer = false;
     this.pendingCandidates = [];
     this.remoteStream = null;
+    this.canRelay = hasRelay(iceServers);
+    this.relayGathered = false;  // whether we got a relay candidate: the TURN server answered
+    this.restarts = 0;  // ICE restarts of this call, made (impolite) or answered (polite)
+    this.connectTimer = null;
+    this.onNoPath = onNoPath;
 
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     this.pc = pc;
@@ -33,6 +47,7 @@ export class Peer {
     // Trickle ICE: every local candidate goes to the other side as soon as it is found;
     // null means "no more candidates".
     pc.onicecandidate = ({ candidate }) => {
+      if (candidate?.type === 'relay') this.relayGathered = true;
       this.sendSignal({ type: 'candidate', candidate });
     };
 
@@ -57,7 +72,10 @@ export class Peer {
     // frozen (frames decoded, none shown) in our tests.
     pc.onconnectionstatechange = () => {
       this.log(`connection ${pc.connectionState}`);
+      if (pc.connectionState === 'connected') clearTimeout(this.connectTimer);
       if (pc.connectionState === 'failed' && !this.polite) {
+        this.restarts += 1;
+        this.relayOnlyAfterAFailedRestart();
         this.log('connection failed: restarting ICE');
         pc.restartIce();
       }
@@ -87,6 +105,11 @@ export class Peer {
     }
     this.log(`received ${description.type}`);
     if (description.type === 'offer') description = this.keepingOurDtlsRole(description);
+    if (this.isIceRestart(description)) {
+      this.restarts += 1;
+      this.relayOnlyAfterAFailedRestart();
+    }
+    if (!pc.remoteDescription) this.startConnectTimer();
     await pc.setRemoteDescription(description);
     await this.addPendingCandidates();
     if (description.type === 'offer') {
@@ -94,6 +117,37 @@ export class Peer {
       this.log(`sending ${pc.localDescription.type}`);
       this.sendSignal(pc.localDescription);
     }
+  }
+
+  // The second restart of a call (the first one failed, as the second shows) gathers
+  // relay candidates only, on both sides, as each counts the same restarts. Whatever broke
+  // the direct paths and the mixed ones (a NAT's mappings, a relay closed under a pair), a
+  // relay to a relay needs nothing but the TURN server, as lib-jitsi-meet falls back.
+  relayOnlyAfterAFailedRestart() {
+    const configuration = this.pc.getConfiguration();
+    if (this.restarts < 2 || !this.canRelay || configuration.iceTransportPolicy === 'relay') return;
+    this.log('an ICE restart failed: from now on through the relay (TURN) only');
+    this.pc.setConfiguration({ ...configuration, iceTransportPolicy: 'relay' });
+  }
+
+  // An offer with ICE credentials other than those we have: the other side restarts ICE.
+  isIceRestart(description) {
+    const ufrag = (sdp) => sdp?.match(/^a=ice-ufrag:(\S+)/m)?.[1];
+    const current = this.pc.remoteDescription;
+    return description.type === 'offer' && Boolean(current) && ufrag(current.sdp) !== ufrag(description.sdp);
+  }
+
+  // From the first exchange of descriptions, CONNECT_SECONDS to connect; then say why not:
+  // no TURN server configured, none reached (no relay candidate), or not even the relay.
+  startConnectTimer() {
+    this.connectTimer = setTimeout(() => {
+      if (this.pc.connectionState === 'connected') return;
+      let reason = 'no-path';
+      if (!this.canRelay) reason = 'no-relay';
+      else if (!this.relayGathered) reason = 'relay-unreachable';
+      this.log(`not connected after ${CONNECT_SECONDS} s: ${reason}`);
+      this.onNoPath(reason);
+    }, CONNECT_SECONDS * 1000);
   }
 
   // A new offer on a connection where we are the DTLS server is read as "the other side
@@ -154,6 +208,7 @@ export class Peer {
   }
 
   close() {
+    clearTimeout(this.connectTimer);
     this.pc.ontrack = this.pc.onicecandidate = this.pc.onnegotiationneeded = null;
     this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
     this.pc.onicecandidateerror = null;
