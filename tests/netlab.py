@@ -1,7 +1,8 @@
 """A small internet in network namespaces, for calls across real NATs: copy it to test
 your own WebRTC app (root, iproute2, iptables, tc).
 
-    internet  198.51.100.0/24, a bridge: the app and coturn on .10, each router's WAN port
+    internet  198.51.100.0/24, a bridge: coturn on .10, the app on .11 (port 443, as a
+              site's https would be), the routers' WAN ports, the rest of the internet on .1
     home A    203.0.113.0/28 behind router A (WAN 198.51.100.21)
     home B    203.0.113.16/28 behind router B (WAN 198.51.100.22)
 
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INTERNET = "198.51.100"
 SERVER_ADDRESS = f"{INTERNET}.10"
+APP_ADDRESS = f"{INTERNET}.11"
 INTERNET_GATEWAY = f"{INTERNET}.1"
 ROUTER_WAN = {"a": f"{INTERNET}.21", "b": f"{INTERNET}.22"}
 HOME_NETWORK = {"a": "203.0.113.0", "b": "203.0.113.16"}  # each a /28
@@ -132,7 +134,8 @@ class Lab:
         self.processes = []
         self.internet = self.namespace("net")
         run("ip", "link", "add", "br0", "type", "bridge", namespace=self.internet)
-        run("ip", "addr", "add", f"{SERVER_ADDRESS}/24", "dev", "br0", namespace=self.internet)
+        for address in (SERVER_ADDRESS, APP_ADDRESS):
+            run("ip", "addr", "add", f"{address}/24", "dev", "br0", namespace=self.internet)
         run("ip", "link", "set", "br0", "up", namespace=self.internet)
         self.routed = routed
         if routed:
@@ -251,6 +254,7 @@ class Coturn:
     def __init__(self, lab):
         from werkzeug.serving import make_ssl_devcert
         certificate, key = make_ssl_devcert(str(lab.directory / "turn"), host=SERVER_ADDRESS)
+        self.certificate = certificate
         self.process = lab.start(lab.internet, [
             shutil.which("turnserver"), "-c", str(ROOT / "deploy" / "turnserver.conf"),
             f"--listening-ip={SERVER_ADDRESS}", f"--relay-ip={SERVER_ADDRESS}",
@@ -264,6 +268,18 @@ class Coturn:
     def log_text(self):
         return self.process.log.read_text(errors="replace")
 
+    def trusted_by_chromium(self):
+        """The flag that makes Chromium trust this self-signed certificate, and no other:
+        its public key's SHA-256, as --ignore-certificate-errors-spki-list takes it."""
+        import base64
+        import hashlib
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        public_key = x509.load_pem_x509_certificate(Path(self.certificate).read_bytes()).public_key()
+        spki = public_key.public_bytes(serialization.Encoding.DER,
+                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+        return f"--ignore-certificate-errors-spki-list={base64.b64encode(hashlib.sha256(spki).digest()).decode()}"
+
 
 STUN = {"urls": f"stun:{SERVER_ADDRESS}:3478"}
 TURN_URLS = {
@@ -274,14 +290,16 @@ TURN_URLS = {
 
 
 class App:
-    """The app (`flask run`) on the internet segment, with the ICE settings given."""
+    """The app (`flask run`) on the internet segment, with the ICE settings given; on port
+    443, which the strictest firewall lets out (plain http: the browsers treat the origin
+    as secure, see test_network_lab.py)."""
 
-    PORT = 5000
+    PORT = 443
 
     def __init__(self, lab, stun=True, turn=(), policy="all"):
-        self.url = f"http://{SERVER_ADDRESS}:{self.PORT}"
+        self.url = f"http://{APP_ADDRESS}:{self.PORT}"
         env = {
-            "FLASK_TRUSTED_HOSTS": f'["{SERVER_ADDRESS}"]',
+            "FLASK_TRUSTED_HOSTS": f'["{APP_ADDRESS}"]',
             "FLASK_ICE_SERVERS": repr([STUN] if stun else []).replace("'", '"'),
             "FLASK_ICE_TRANSPORT_POLICY": policy,
             "FLASK_JOINS_PER_MINUTE": "100000", "FLASK_SOCKETS_PER_ADDRESS": "100000",
@@ -291,5 +309,5 @@ class App:
             env["FLASK_TURN_SECRET"] = Coturn.SECRET
         self.process = lab.start(lab.internet, [
             sys.executable, "-m", "flask", "--app", "app", "run",
-            "--host", SERVER_ADDRESS, "--port", str(self.PORT)], env, log_name="app.log")
-        wait_for(lambda: accepts(lab.internet, SERVER_ADDRESS, self.PORT), "the app", self.process)
+            "--host", APP_ADDRESS, "--port", str(self.PORT)], env, log_name="app.log")
+        wait_for(lambda: accepts(lab.internet, APP_ADDRESS, self.PORT), "the app", self.process)

@@ -2,6 +2,8 @@
 coturn, all in network namespaces (tests/netlab.py), with a real Chromium in each home.
 Each scenario reads the selected candidate pair from getStats."""
 
+import re
+import sys
 import time
 
 import pytest
@@ -10,7 +12,7 @@ from playwright.sync_api import expect
 import netlab
 from chromium import find_chromium
 from conftest import FAKE_MEDIA_ARGS
-from harness import Person, meet, start_call
+from harness import Person, meet, room_path, start_call
 from netlab import App, Coturn, Lab
 
 UNAVAILABLE = netlab.available()
@@ -30,12 +32,12 @@ def lab_person(lab, browser_type, browser_type_launch_args):
     namespace of the lab) and opens `app`'s pages."""
     browsers, people = [], []
 
-    def make(name, computer, app):
+    def make(name, computer, app, *args):
         browser = browser_type.launch(**{
             **browser_type_launch_args,
             "executable_path": lab.chromium_wrapper(computer, find_chromium() or "chromium"),
             # A lab address is not a secure context: without this, no camera.
-            "args": [*FAKE_MEDIA_ARGS, f"--unsafely-treat-insecure-origin-as-secure={app.url}"]})
+            "args": [*FAKE_MEDIA_ARGS, f"--unsafely-treat-insecure-origin-as-secure={app.url}", *args]})
         browsers.append(browser)
         people.append(Person(browser.new_context(base_url=app.url, bypass_csp=True), name))
         return people[-1]
@@ -115,6 +117,44 @@ def test_symmetric_nats_with_turn_hold_a_call_for_a_minute(lab, lab_person, room
     # One side's relay, and the other side's NAT mapping toward it (or both relays).
     for pair in pairs(*people):
         assert "relay" in (pair["local"], pair["remote"]), pair
+
+
+def test_a_firewall_that_lets_only_tcp_443_out_gets_turn_over_tls(lab, lab_person, room):
+    (ana_computer,) = lab.add_home("a", "tcp443")
+    (ben_computer,) = lab.add_home("b", "masquerade")
+    coturn = Coturn(lab)
+    app = App(lab, stun=True, turn=["udp", "tcp", "tls"])
+    trust = coturn.trusted_by_chromium()  # its certificate is self-signed
+    ana, ben = start_call(lab_person("ana", ana_computer, app, trust),
+                          lab_person("ben", ben_computer, app, trust), room)
+    for someone in (ana, ben):
+        someone.wait_for_sound()
+    pair = ana.selected_candidate_pair()
+    assert pair["local"] == "relay" and pair["relayProtocol"] == "tls", pair
+    print("ana", pair, "ben", ben.selected_candidate_pair())
+
+
+def test_the_python_peer_behind_a_symmetric_nat_calls_through_turn(lab, lab_person, room):
+    (ana_computer,) = lab.add_home("a", "symmetric")
+    (peer_computer,) = lab.add_home("b", "symmetric")
+    Coturn(lab)
+    app = App(lab, stun=True, turn=["udp"])
+    ana = lab_person("ana", ana_computer, app).join(room)
+    ana.expect_state("waiting")
+    # The link in the environment, where other users cannot read it (README).
+    peer = lab.start(peer_computer, [sys.executable, "peer.py", "--once"],
+                     {"PEER_LINK": f"{app.url}{room_path(room)}"}, log_name="peer.log")
+    ana.expect_state("connected", timeout=30_000)
+    ana.wait_for_remote_frames(30)
+    ana.wait_for_sound()
+    pair = ana.selected_candidate_pair()
+    assert "relay" in (pair["local"], pair["remote"]), pair
+
+    def received():
+        reports = re.findall(r"received so far: (\d+) video frames.*\((\d+) not silent\)",
+                             peer.log.read_text())
+        return reports and min(map(int, reports[-1])) > 0
+    netlab.wait_for(received, "frames and sound at the Python peer (its log)", peer)
 
 
 # An internet with no route to the homes' LANs: coturn's send of a relay's check toward the
