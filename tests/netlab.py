@@ -203,11 +203,22 @@ class Lab:
         return computers_made
 
     def impair(self, home, delay_ms, loss_percent, rate):
-        """The home's uplink (what its router sends to the internet): a delay, a loss
-        rate and a bandwidth, with tc netem."""
+        """The home's uplink (what its router sends to the internet): a delay, a loss rate
+        and a bandwidth, with tc netem. Where the kernel has no netem (some VM kernels),
+        the loss is an iptables rule and the bandwidth a tbf qdisc, with no delay; returns
+        whether the delay is there."""
         router, _ = self.homes[home]
-        run("tc", "qdisc", "add", "dev", "wan", "root", "netem", "delay", f"{delay_ms}ms",
-            "loss", f"{loss_percent}%", "rate", rate, "limit", "1000", namespace=router)
+        netem = subprocess.run(
+            ["ip", "netns", "exec", router, "tc", "qdisc", "add", "dev", "wan", "root", "netem",
+             "delay", f"{delay_ms}ms", "loss", f"{loss_percent}%", "rate", rate, "limit", "1000"],
+            capture_output=True, text=True)
+        if netem.returncode == 0:
+            return True
+        run("iptables", "-A", "FORWARD", "-o", "wan", "-m", "statistic", "--mode", "random",
+            "--probability", str(loss_percent / 100), "-j", "DROP", namespace=router)
+        run("tc", "qdisc", "add", "dev", "wan", "root", "tbf", "rate", rate, "burst", "32kbit",
+            "latency", "400ms", namespace=router)
+        return False
 
     def start(self, namespace, command, env=None, log_name=None, **options):
         """A process inside `namespace`, stopped when the lab closes; output to a log file."""

@@ -134,6 +134,43 @@ def test_a_firewall_that_lets_only_tcp_443_out_gets_turn_over_tls(lab, lab_perso
     print("ana", pair, "ben", ben.selected_candidate_pair())
 
 
+def test_a_bad_uplink_keeps_the_sound_and_the_video_adapts(lab, lab_person, room):
+    (ana_computer,) = lab.add_home("a", "masquerade")
+    (ben_computer,) = lab.add_home("b", "masquerade")
+    delayed = lab.impair("a", delay_ms=150, loss_percent=2, rate="1mbit")  # what Ana sends
+    Coturn(lab)
+    app = App(lab, stun=True)
+    ana, ben = start_call(lab_person("ana", ana_computer, app), lab_person("ben", ben_computer, app), room)
+    for someone in (ana, ben):
+        someone.click("Stats")
+    for _ in range(3):
+        for someone in (ana, ben):
+            someone.wait_for_sound()
+    # Ana's estimate of what her uplink carries stays under its 1 Mbit/s; what it did to the
+    # picture Ben receives is printed for the record.
+    ana.wait_for_check(
+        """() => harness.currentPeerConnection().getStats().then((report) => [...report.values()]
+             .some((s) => s.type === 'candidate-pair' && s.nominated
+                          && s.availableOutgoingBitrate < 1_000_000))""",
+        what="a send estimate under 1 Mbit/s")
+    # The stats panel: the round trip on Ana's side, the loss of what Ben receives.
+    if delayed:
+        ana.wait_for_check(
+            "() => parseInt(document.querySelector('[data-stat=rtt]').textContent) >= 150",
+            what="a round trip of 150 ms or more in the panel")
+    else:
+        print("no netem in this kernel: the uplink loses 2% and carries 1 Mbit/s, no delay")
+    ben.wait_for_check(
+        "() => parseInt(document.querySelector('[data-stat=loss]').textContent) > 0",
+        what="packets lost in the panel", timeout=40_000)
+    video = ben.inbound("video")
+    print("Ben receives", video["frameWidth"], "x", video["frameHeight"], "at",
+          video.get("framesPerSecond"), "frames/s; Ana receives", ana.inbound("video")["frameWidth"],
+          "x", ana.inbound("video")["frameHeight"], "; panels:",
+          ana.page.locator("#stats").inner_text().replace("\n", " "), "|",
+          ben.page.locator("#stats").inner_text().replace("\n", " "))
+
+
 def test_the_python_peer_behind_a_symmetric_nat_calls_through_turn(lab, lab_person, room):
     (ana_computer,) = lab.add_home("a", "symmetric")
     (peer_computer,) = lab.add_home("b", "symmetric")
