@@ -49,6 +49,14 @@ def lab_person(lab, browser_type, browser_type_launch_args):
         assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
 
 
+def check_connection(someone):
+    """Press "Check my connection" and return what the page says it found."""
+    someone.click("Check my connection")
+    result = someone.page.locator("#check-result")
+    expect(result).to_contain_text("(TURN)", timeout=15_000)  # not "Checking…" any more
+    return result.text_content()
+
+
 def pairs(*people):
     return [someone.selected_candidate_pair() for someone in people]
 
@@ -89,6 +97,8 @@ def test_symmetric_nats_without_turn_say_the_call_cannot_connect(lab, lab_person
         expect(someone.status).to_contain_text("could not connect")
         expect(someone.status).to_contain_text("no relay (TURN) server")
     print(f"both pages said it after {time.monotonic() - started:.1f} s")
+    found = check_connection(ana)
+    assert "STUN found your public address" in found and "No relay (TURN) server" in found, found
 
 
 def frames_and_sound_for(seconds, people):
@@ -117,6 +127,8 @@ def test_symmetric_nats_with_turn_hold_a_call_for_a_minute(lab, lab_person, room
     # One side's relay, and the other side's NAT mapping toward it (or both relays).
     for pair in pairs(*people):
         assert "relay" in (pair["local"], pair["remote"]), pair
+    found = check_connection(people[0])
+    assert "STUN found your public address" in found and "answers over UDP." in found, found
 
 
 def test_a_firewall_that_lets_only_tcp_443_out_gets_turn_over_tls(lab, lab_person, room):
@@ -131,7 +143,8 @@ def test_a_firewall_that_lets_only_tcp_443_out_gets_turn_over_tls(lab, lab_perso
         someone.wait_for_sound()
     pair = ana.selected_candidate_pair()
     assert pair["local"] == "relay" and pair["relayProtocol"] == "tls", pair
-    print("ana", pair, "ben", ben.selected_candidate_pair())
+    found = check_connection(ana)
+    assert "STUN got no answer" in found and "answers over TLS." in found, found
 
 
 def test_a_bad_uplink_keeps_the_sound_and_the_video_adapts(lab, lab_person, room):

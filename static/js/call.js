@@ -9,6 +9,7 @@ import { CallSession } from './call-session.js';
 import { openChat, closeChat } from './chat.js';
 import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
 import { ScreenShare } from './screen-share.js';
+import { ConnectionCheck } from './connection-check.js';
 import { watchStats } from './stats.js';
 
 const room = document.querySelector('main').dataset.room;
@@ -25,6 +26,8 @@ const chatButton = document.getElementById('chat-button');
 const shareButton = document.getElementById('share-button');
 const statsButton = document.getElementById('stats-button');
 const copyLinkButton = document.getElementById('copy-link-button');
+const checkButton = document.getElementById('check-button');
+const checkResult = document.getElementById('check-result');
 const knockPanel = document.getElementById('knock');
 const admitButton = document.getElementById('admit-button');
 const declineButton = document.getElementById('decline-button');
@@ -69,6 +72,7 @@ function setStatus(newState, sentence) {
 // Buttons show what the person can do next.
 function setInCall(inCall) {
   joinButton.disabled = inCall;
+  checkButton.disabled = !inCall;  // it needs the ICE servers of the welcome
   hangupButton.disabled = !inCall;
   shareButton.disabled = !inCall || !navigator.mediaDevices?.getDisplayMedia;
   if (!inCall) disableDeviceChoice();
@@ -200,6 +204,28 @@ const NO_PATH = {
   'no-path': 'The call could not connect: no path between you and the other person works, ' +
     'not even through the relay (TURN) server.',
 };
+
+// What "Check my connection" found, in words.
+function describeCheck({ srflx, relays, relayConfigured }) {
+  const direct = srflx
+    ? 'A direct path is likely: STUN found your public address.'
+    : 'No direct path across networks: STUN got no answer.';
+  let relay = 'No relay (TURN) server is configured.';
+  if (relays.length) relay = `The relay (TURN) server answers over ${relays.join(', ').toUpperCase()}.`;
+  else if (relayConfigured) relay = 'The relay (TURN) server cannot be reached.';
+  return `${direct} ${relay}`;
+}
+
+async function checkConnection() {
+  checkButton.disabled = true;
+  checkResult.hidden = false;
+  checkResult.textContent = 'Checking your connection…';
+  try {
+    checkResult.textContent = describeCheck(await new ConnectionCheck({ iceServers: session.iceServers }).run());
+  } finally {
+    checkButton.disabled = !session;
+  }
+}
 
 // Keep saying what went wrong (refused TURN credentials, possibly while still alone; no
 // path) until the call works.
@@ -392,6 +418,7 @@ echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
 copyLinkButton.addEventListener('click', copyLink);
+checkButton.addEventListener('click', checkConnection);
 admitButton.addEventListener('click', () => answerKnock(true));
 declineButton.addEventListener('click', () => answerKnock(false));
 watchStats(() => session?.peer?.pc);
