@@ -83,10 +83,13 @@ def run(*command, namespace=None, check=True):
 
 
 def remove_stale_labs():
-    """Namespaces of labs whose process is gone (a test run that was killed)."""
+    """Namespaces of labs whose process is gone (a test run that was killed), and what
+    still runs in them (its coturn, its app)."""
     for name in run("ip", "netns", "list").split():
         match = re.fullmatch(r"lab-(\d+)-.*", name)
         if match and not Path(f"/proc/{match[1]}").exists():
+            for pid in run("ip", "netns", "pids", name, check=False).split():
+                os.kill(int(pid), signal.SIGKILL)
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)
 
 

@@ -26,7 +26,7 @@ export class Peer {
     this.remoteStream = null;
     this.canRelay = hasRelay(iceServers);
     this.relayGathered = false;  // whether we got a relay candidate: the TURN server answered
-    this.restarts = 0;  // ICE restarts of this call, made (impolite) or answered (polite)
+    this.restarts = 0;  // ICE restarts of this call so far: descriptions with new ICE credentials
     this.connectTimer = null;
     this.onNoPath = onNoPath;
 
@@ -47,9 +47,11 @@ export class Peer {
     // Trickle ICE: every local candidate goes to the other side as soon as it is found;
     // null means "no more candidates".
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate?.type === 'relay') this.relayGathered = true;
       this.sendSignal({ type: 'candidate', candidate });
     };
+    pc.addEventListener('icecandidate', ({ candidate }) => {
+      if (candidate?.type === 'relay') this.relayGathered = true;
+    });
 
     // addTrack (and restartIce) make the browser ask for a negotiation: make the offer.
     pc.onnegotiationneeded = async () => {
@@ -73,9 +75,8 @@ export class Peer {
     pc.onconnectionstatechange = () => {
       this.log(`connection ${pc.connectionState}`);
       if (pc.connectionState === 'connected') clearTimeout(this.connectTimer);
+      if (pc.connectionState === 'failed') this.relayOnlyAfterAFailedRestart();
       if (pc.connectionState === 'failed' && !this.polite) {
-        this.restarts += 1;
-        this.relayOnlyAfterAFailedRestart();
         this.log('connection failed: restarting ICE');
         pc.restartIce();
       }
@@ -106,8 +107,8 @@ export class Peer {
     this.log(`received ${description.type}`);
     if (description.type === 'offer') description = this.keepingOurDtlsRole(description);
     if (this.isIceRestart(description)) {
+      if (description.type === 'offer') this.relayOnlyAfterAFailedRestart();
       this.restarts += 1;
-      this.relayOnlyAfterAFailedRestart();
     }
     if (!pc.remoteDescription) this.startConnectTimer();
     await pc.setRemoteDescription(description);
@@ -119,22 +120,24 @@ export class Peer {
     }
   }
 
-  // The second restart of a call (the first one failed, as the second shows) gathers
-  // relay candidates only, on both sides, as each counts the same restarts. Whatever broke
-  // the direct paths and the mixed ones (a NAT's mappings, a relay closed under a pair), a
-  // relay to a relay needs nothing but the TURN server, as lib-jitsi-meet falls back.
+  // Once a call has failed after an ICE restart, the next restart gathers relay candidates
+  // only, on both sides: the one who restarts switches on the failure, the one who answers
+  // on the restart's offer (both count the same restarts). Whatever broke the direct paths
+  // and the mixed ones (a NAT's mappings, a relay closed under a pair), a relay to a relay
+  // needs nothing but the TURN server; lib-jitsi-meet falls back the same way.
   relayOnlyAfterAFailedRestart() {
     const configuration = this.pc.getConfiguration();
-    if (this.restarts < 2 || !this.canRelay || configuration.iceTransportPolicy === 'relay') return;
+    if (this.restarts === 0 || !this.canRelay || configuration.iceTransportPolicy === 'relay') return;
     this.log('an ICE restart failed: from now on through the relay (TURN) only');
     this.pc.setConfiguration({ ...configuration, iceTransportPolicy: 'relay' });
   }
 
-  // An offer with ICE credentials other than those we have: the other side restarts ICE.
+  // A description with ICE credentials other than those we have: an ICE restart (their
+  // offer, or their answer to ours).
   isIceRestart(description) {
     const ufrag = (sdp) => sdp?.match(/^a=ice-ufrag:(\S+)/m)?.[1];
     const current = this.pc.remoteDescription;
-    return description.type === 'offer' && Boolean(current) && ufrag(current.sdp) !== ufrag(description.sdp);
+    return Boolean(current) && ufrag(current.sdp) !== ufrag(description.sdp);
   }
 
   // From the first exchange of descriptions, CONNECT_SECONDS to connect; then say why not:
