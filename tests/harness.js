@@ -41,8 +41,9 @@
         const local = report.get(pair.localCandidateId);
         const remote = report.get(pair.remoteCandidateId);
         return {
-          local: local.candidateType, localPort: local.port,
-          remote: remote.candidateType, remotePort: remote.port,
+          local: local.candidateType, localAddress: local.address, localPort: local.port,
+          remote: remote.candidateType, remoteAddress: remote.address, remotePort: remote.port,
+          protocol: local.protocol, relayProtocol: local.relayProtocol,
         };
       }
     }

@@ -19,7 +19,7 @@ export class CallSession {
   // camera: () => a promise of the local stream. on: { waiting(afterLeave), knocking(),
   // knock(asking), connecting(why), connectionState(state), ended(code),
   // signalingLost(delayMs, callUp), remoteStream(stream), peer(pc), peerClosed(),
-  // iceServerError(event), secret(secret), signal(direction, message) }.
+  // iceServerError(event), noPath(reason), secret(secret), signal(direction, message) }.
   constructor({ room, secret, camera, on, log = console.log }) {
     this.room = room;
     this.secret = secret;
@@ -203,6 +203,7 @@ export class CallSession {
       onRemoteStream: this.on.remoteStream,
       onConnectionStateChange: this.on.connectionState,
       onIceServerError: this.on.iceServerError,
+      onNoPath: this.on.noPath,
     });
     this.on.peer(peer.pc);
     return peer;

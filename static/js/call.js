@@ -9,6 +9,7 @@ import { CallSession } from './call-session.js';
 import { openChat, closeChat } from './chat.js';
 import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
 import { ScreenShare } from './screen-share.js';
+import { ConnectionCheck } from './connection-check.js';
 import { watchStats } from './stats.js';
 import { t } from './i18n.js';
 
@@ -26,6 +27,8 @@ const chatButton = document.getElementById('chat-button');
 const shareButton = document.getElementById('share-button');
 const statsButton = document.getElementById('stats-button');
 const copyLinkButton = document.getElementById('copy-link-button');
+const checkButton = document.getElementById('check-button');
+const checkResult = document.getElementById('check-result');
 const knockPanel = document.getElementById('knock');
 const admitButton = document.getElementById('admit-button');
 const declineButton = document.getElementById('decline-button');
@@ -70,6 +73,7 @@ function setStatus(newState, sentence) {
 // Buttons show what the person can do next.
 function setInCall(inCall) {
   joinButton.disabled = inCall;
+  checkButton.disabled = !inCall;  // it needs the ICE servers of the welcome
   hangupButton.disabled = !inCall;
   shareButton.disabled = !inCall || !navigator.mediaDevices?.getDisplayMedia;
   if (!inCall) disableDeviceChoice();
@@ -179,6 +183,7 @@ const sessionEvents = {
     remoteVideo.srcObject = null;
   },
   iceServerError: handleIceServerError,
+  noPath: (reason) => state !== 'error' && setStatus('no-path', NO_PATH[reason]),
   secret: (roomsSecret) => {  // let in by a knock: our link is the room's now
     secret = roomsSecret;
     history.replaceState(null, '', `#${secret}`);
@@ -199,10 +204,45 @@ function showConnectionState(connectionState) {
   }
 }
 
-// Keep saying what went wrong (refused TURN credentials, possibly while still alone) until
-// the call works.
+// Why a call could not connect (peer.js gives the reason after CONNECT_SECONDS).
+const NO_PATH = {
+  'no-relay': t('The call could not connect: no direct path between you and the other person ' +
+    'works, and this site has no relay (TURN) server to carry the call.'),
+  'relay-unreachable': t('The call could not connect: no direct path between you and the other ' +
+    'person works, and the relay (TURN) server cannot be reached from your network.'),
+  'no-path': t('The call could not connect: no path between you and the other person works, ' +
+    'not even through the relay (TURN) server.'),
+};
+
+// What "Check my connection" found, in words.
+function describeCheck({ srflx, relays, relayConfigured }) {
+  const direct = srflx
+    ? t('A direct path is likely: STUN found your public address.')
+    : t('No direct path across networks: STUN got no answer.');
+  let relay = t('No relay (TURN) server is configured.');
+  if (relays.length) {
+    relay = t('The relay (TURN) server answers over {transports}.', { transports: relays.join(', ').toUpperCase() });
+  } else if (relayConfigured) {
+    relay = t('The relay (TURN) server cannot be reached.');
+  }
+  return `${direct} ${relay}`;
+}
+
+async function checkConnection() {
+  checkButton.disabled = true;
+  checkResult.hidden = false;
+  checkResult.textContent = t('Checking your connection…');
+  try {
+    checkResult.textContent = describeCheck(await new ConnectionCheck({ iceServers: session.iceServers }).run());
+  } finally {
+    checkButton.disabled = !session;
+  }
+}
+
+// Keep saying what went wrong (refused TURN credentials, possibly while still alone; no
+// path) until the call works.
 function showProgress(newState, sentence) {
-  if (state !== 'error' || newState === 'connected') {
+  if (!['error', 'no-path'].includes(state) || newState === 'connected') {
     setStatus(newState, sentence);
   }
 }
@@ -390,6 +430,7 @@ echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
 copyLinkButton.addEventListener('click', copyLink);
+checkButton.addEventListener('click', checkConnection);
 admitButton.addEventListener('click', () => answerKnock(true));
 declineButton.addEventListener('click', () => answerKnock(false));
 watchStats(() => session?.peer?.pc);

@@ -4,10 +4,19 @@
 // negotiation" so that either side may (re)offer.
 // It knows nothing about WebSockets: `sendSignal` carries its messages to the other side.
 
+// Seconds a call may take to connect before the person is told there is no path: ICE
+// can go on checking pairs that will never work (symmetric NATs, no TURN) for minutes.
+export const CONNECT_SECONDS = 20;
+
+// Whether `iceServers` name a TURN server, which relays when no direct path works.
+export function hasRelay(iceServers) {
+  return iceServers.some(({ urls }) => [urls].flat().some((url) => /^turns?:/.test(url)));
+}
+
 export class Peer {
   constructor({ iceServers = [], iceTransportPolicy = 'all', polite, localStream, sendSignal,
                 onRemoteStream, onConnectionStateChange = () => {}, onIceServerError = () => {},
-                log = console.log }) {
+                onNoPath = () => {}, log = console.log }) {
     this.polite = polite;
     this.sendSignal = sendSignal;
     this.log = log;
@@ -15,6 +24,11 @@ export class Peer {
     this.ignoreOffer = false;
     this.pendingCandidates = [];
     this.remoteStream = null;
+    this.canRelay = hasRelay(iceServers);
+    this.relayGathered = false;  // whether we got a relay candidate: the TURN server answered
+    this.restarts = 0;  // ICE restarts of this call so far: descriptions with new ICE credentials
+    this.connectTimer = null;
+    this.onNoPath = onNoPath;
 
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     this.pc = pc;
@@ -35,6 +49,9 @@ export class Peer {
     pc.onicecandidate = ({ candidate }) => {
       this.sendSignal({ type: 'candidate', candidate });
     };
+    pc.addEventListener('icecandidate', ({ candidate }) => {
+      if (candidate?.type === 'relay') this.relayGathered = true;
+    });
 
     // addTrack (and restartIce) make the browser ask for a negotiation: make the offer.
     pc.onnegotiationneeded = async () => {
@@ -57,6 +74,8 @@ export class Peer {
     // video frozen (frames decoded, none shown).
     pc.onconnectionstatechange = () => {
       this.log(`connection ${pc.connectionState}`);
+      if (pc.connectionState === 'connected') clearTimeout(this.connectTimer);
+      if (pc.connectionState === 'failed') this.relayOnlyAfterAFailedRestart();
       if (pc.connectionState === 'failed' && !this.polite) {
         this.log('connection failed: restarting ICE');
         pc.restartIce();
@@ -87,6 +106,11 @@ export class Peer {
     }
     this.log(`received ${description.type}`);
     if (description.type === 'offer') description = this.keepingOurDtlsRole(description);
+    if (this.isIceRestart(description)) {
+      if (description.type === 'offer') this.relayOnlyAfterAFailedRestart();
+      this.restarts += 1;
+    }
+    if (!pc.remoteDescription) this.startConnectTimer();
     await pc.setRemoteDescription(description);
     await this.addPendingCandidates();
     if (description.type === 'offer') {
@@ -94,6 +118,39 @@ export class Peer {
       this.log(`sending ${pc.localDescription.type}`);
       this.sendSignal(pc.localDescription);
     }
+  }
+
+  // Once a call has failed after an ICE restart, the next restart gathers relay candidates
+  // only, on both sides: the one who restarts switches on the failure, the one who answers
+  // on the restart's offer (both count the same restarts). Whatever broke the direct paths
+  // and the mixed ones (a NAT's mappings, a relay closed under a pair), a relay to a relay
+  // needs nothing but the TURN server; lib-jitsi-meet falls back the same way.
+  relayOnlyAfterAFailedRestart() {
+    const configuration = this.pc.getConfiguration();
+    if (this.restarts === 0 || !this.canRelay || configuration.iceTransportPolicy === 'relay') return;
+    this.log('an ICE restart failed: from now on through the relay (TURN) only');
+    this.pc.setConfiguration({ ...configuration, iceTransportPolicy: 'relay' });
+  }
+
+  // A description with ICE credentials other than those we have: an ICE restart (their
+  // offer, or their answer to ours).
+  isIceRestart(description) {
+    const ufrag = (sdp) => sdp?.match(/^a=ice-ufrag:(\S+)/m)?.[1];
+    const current = this.pc.remoteDescription;
+    return Boolean(current) && ufrag(current.sdp) !== ufrag(description.sdp);
+  }
+
+  // From the first exchange of descriptions, CONNECT_SECONDS to connect; then say why not:
+  // no TURN server configured, none reached (no relay candidate), or not even the relay.
+  startConnectTimer() {
+    this.connectTimer = setTimeout(() => {
+      if (this.pc.connectionState === 'connected') return;
+      let reason = 'no-path';
+      if (!this.canRelay) reason = 'no-relay';
+      else if (!this.relayGathered) reason = 'relay-unreachable';
+      this.log(`not connected after ${CONNECT_SECONDS} s: ${reason}`);
+      this.onNoPath(reason);
+    }, CONNECT_SECONDS * 1000);
   }
 
   // A new offer on a connection where we are the DTLS server is read as "the other side
@@ -154,6 +211,7 @@ export class Peer {
   }
 
   close() {
+    clearTimeout(this.connectTimer);
     this.pc.ontrack = this.pc.onicecandidate = this.pc.onnegotiationneeded = null;
     this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
     this.pc.onicecandidateerror = null;
