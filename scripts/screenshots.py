@@ -82,6 +82,7 @@ def in_a_call(new_person, room):
 
 def step4_call(new_person, out, language):
     _, ben = in_a_call(new_person, "brave-fox-7")
+    ben.page.locator("nav.languages").scroll_into_view_if_needed()  # the top, not the buttons clicked
     ben.page.screenshot(path=out / "step4-call.png")
 
 
@@ -104,6 +105,7 @@ def step6_echo(new_person, out, language):
     ana.click(say("Call the echo peer"))
     ana.expect_state("connected")
     ana.wait_for_remote_frames(30)
+    ana.page.locator("nav.languages").scroll_into_view_if_needed()  # the top, not the buttons clicked
     ana.page.screenshot(path=out / "step6-echo.png")
     ana.click(say("Hang up"))
 
