@@ -29,16 +29,20 @@ def choose_language():
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT)
 
 
+def read_catalog(language, catalogs=CATALOGS):
+    """The entries of a language's catalog (.po), the header left out."""
+    with open(catalogs / language / "LC_MESSAGES" / "messages.po", "rb") as po:
+        return [message for message in read_po(po) if message.id]
+
+
 def script_words(catalogs=CATALOGS):
     """{language: {English message id: its translation}} for the messages that static/js
     uses, read from the catalogs' .po files. English needs none: t() shows the id."""
     words = {DEFAULT: {}}
     for language in LANGUAGES.keys() - {DEFAULT}:
-        with open(catalogs / language / "LC_MESSAGES" / "messages.po", "rb") as po:
-            catalog = read_po(po)
         words[language] = {
-            message.id: message.string for message in catalog
-            if message.id and message.string and not message.fuzzy
+            message.id: message.string for message in read_catalog(language, catalogs)
+            if message.string and not message.fuzzy
             and any(path.startswith("static/js/") for path, _ in message.locations)
         }
     return words

@@ -13,7 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from babel.messages.pofile import read_po  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import languages  # noqa: E402
@@ -35,8 +34,7 @@ def say(sentence):
 def load_words(language):
     words.clear()
     if language != languages.DEFAULT:
-        with open(languages.CATALOGS / language / "LC_MESSAGES" / "messages.po", "rb") as po:
-            words.update((message.id, message.string) for message in read_po(po) if message.id)
+        words.update((message.id, message.string) for message in languages.read_catalog(language))
 
 
 def step1_camera(new_person, out, language):

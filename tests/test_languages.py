@@ -1,13 +1,13 @@
 """The pages in Korean and English: the browser's language picks one, the switch changes it
 and is remembered, and every sentence a person reads comes from the catalog (translations/)."""
 
+import functools
 import re
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 import languages
@@ -20,9 +20,9 @@ PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
 HANGUL = re.compile(r"[가-힣]")
 
 
+@functools.cache
 def catalog(language="ko"):
-    with open(languages.CATALOGS / language / "LC_MESSAGES" / "messages.po", "rb") as po:
-        return {message.id: message for message in read_po(po) if message.id}
+    return {message.id: message for message in languages.read_catalog(language)}
 
 
 def sentences_in_the_code():
