@@ -81,7 +81,11 @@ def call(first, second):
     first.click("Join")
     first.expect_state("waiting")
     second.click("Join")
-    for someone in (first, second):
+    see_and_hear_each_other(first, second)
+
+
+def see_and_hear_each_other(*people):
+    for someone in people:
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
         someone.wait_for_sound()
@@ -105,10 +109,7 @@ def test_step_4_hangs_up_and_takes_a_second_caller(run_step, person):
     ana.expect_state("waiting")
     cleo = open_step(person, url, "cleo")
     cleo.click("Join")
-    for someone in (ana, cleo):
-        someone.expect_state("connected")
-        someone.wait_for_remote_frames(30)
-        someone.wait_for_sound()
+    see_and_hear_each_other(ana, cleo)
 
 
 def test_break_step_1_stream_is_not_defined_outside_then(run_broken_step, person):
