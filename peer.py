@@ -5,6 +5,8 @@
     python peer.py LINK --echo                           # sends back what the other person sends
     python peer.py LINK --play film.mp4 --record call.mp4
     python peer.py NAME --admit                          # lets in whoever knocks
+    python peer.py 'http://host:5000/group/NAME#SECRET'  # a group room: a call with everyone
+    python peer.py NAME --group --server http://host:5000
 
 Without --play or --echo it sends a moving test pattern and a 440 Hz tone. The link can
 also come from the environment (PEER_LINK), where other users cannot read it.
@@ -14,6 +16,9 @@ browser's peer.js, both because of aiortc: setLocalDescription waits until every
 candidate is gathered and writes them into the SDP, so this peer never trickles its own
 candidates (it only adds the browser's); and it never renegotiates on its own, so the
 only collision to handle is an offer that crosses its first one.
+
+In a group room (group-spec.md) it is a GroupPeer: one Call, one RTCPeerConnection, with
+each other member, all sent the same test pattern and tone (or file).
 """
 
 import argparse
@@ -100,9 +105,23 @@ def parse_link(link, server="http://127.0.0.1:5000"):
     return f"{parts.scheme}://{parts.netloc}", room, parts.fragment or None
 
 
-def websocket_url(server, room):
-    """http://host:5000 -> ws://host:5000/ws/ROOM (https -> wss)."""
-    return f"{server.rstrip('/').replace('http', 'ws', 1)}/ws/{room}"
+def is_group_link(link):
+    """Whether `link` is a group room's: http://host:5000/group/NAME#SECRET."""
+    return urlsplit(link).path.rstrip("/").split("/")[-2:-1] == ["group"]
+
+
+def websocket_url(server, room, group=False):
+    """http://host:5000 -> ws://host:5000/ws/ROOM, or /ws/group/ROOM (https -> wss)."""
+    return f"{server.rstrip('/').replace('http', 'ws', 1)}/ws/{'group/' if group else ''}{room}"
+
+
+def ice_configuration(welcome):
+    """The browser's iceServers and iceTransportPolicy, from `welcome`, in aiortc's classes."""
+    return RTCConfiguration(
+        iceServers=[RTCIceServer(**{key: server[key] for key in server
+                                    if key in ("urls", "username", "credential")})
+                    for server in welcome["iceServers"]],
+        iceTransportPolicy=RTCIceTransportPolicy(welcome.get("iceTransportPolicy", "all")))
 
 
 def parse_candidate(fields):
@@ -160,9 +179,14 @@ class Echo(MediaStreamTrack):
 
 
 class Call:
-    """One RTCPeerConnection with one other person: what it sends, receives and records."""
+    """One RTCPeerConnection with one other person: what it sends, receives and records.
 
-    def __init__(self, configuration, send, play, record, max_picture=None, picture=PATTERN_SIZE):
+    tracks: what to send, when calls share it (a group's); otherwise the call makes its own
+    from `send`. name: the other person's, for the logs."""
+
+    def __init__(self, configuration, send, play, record, max_picture=None, picture=PATTERN_SIZE,
+                 tracks=None, name=None):
+        self.log = logging.getLogger(f"peer.{name}") if name else log
         self.pc = RTCPeerConnection(configuration)
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
         self.received = Received()
@@ -173,24 +197,27 @@ class Call:
         self.recorder = MediaRecorder(record) if record else None
         self.max_picture = max_picture
         self.picture = picture
-        self.add_outgoing_tracks(send, play)
+        self.outgoing = []  # the tracks it stops when it ends
+        self.add_outgoing_tracks(send, play, tracks)
         self.pc.on("track", self.handle_track)
         self.pc.on("connectionstatechange", self.handle_connection_state)
 
-    def add_outgoing_tracks(self, send, play):
-        if send == "echo":
+    def add_outgoing_tracks(self, send, play, tracks):
+        if tracks is not None:
+            self.outgoing = tracks
+        elif send == "echo":
             self.echoes = {kind: Echo(kind, self.max_picture) for kind in ("audio", "video")}
             tracks = self.echoes.values()
         else:
             self.player = (MediaPlayer(play, loop=True) if send == "play"
                            else MediaPlayer(pattern(*self.picture), format="lavfi"))
-            tracks = [self.player.audio, self.player.video]
+            tracks = self.outgoing = [self.player.audio, self.player.video]
         for track in tracks:
             if track:  # a file may have no audio or no video
                 self.pc.addTrack(track)
 
     def handle_track(self, track):
-        log.info("receiving %s", track.kind)
+        self.log.info("receiving %s", track.kind)
         self.start(self.count(self.relay.subscribe(track, buffered=False)))
         if track.kind in self.echoes:
             self.echoes[track.kind].source.set_result(self.relay.subscribe(track, buffered=False))
@@ -199,7 +226,7 @@ class Call:
 
     async def handle_connection_state(self):
         state = self.pc.connectionState
-        log.info("connection %s", state)
+        self.log.info("connection %s", state)
         if state == "connected":
             if self.recorder:
                 await self.recorder.start()
@@ -229,7 +256,7 @@ class Call:
     async def report(self):
         while True:
             await asyncio.sleep(REPORT_SECONDS)
-            log.info("received so far: %s", self.received)
+            self.log.info("received so far: %s", self.received)
 
     async def make_offer(self):
         # aiortc returns from setLocalDescription once gathering is complete: the
@@ -252,7 +279,7 @@ class Call:
     async def add_candidate(self, fields):
         candidate = parse_candidate(fields)
         if self.echoes and candidate and not is_public_enough(candidate.ip):
-            log.info("ignored a candidate at %s: an echo peer checks no such address", candidate.ip)
+            self.log.info("ignored a candidate at %s: an echo peer checks no such address", candidate.ip)
             return
         # aiortc drops candidates that come before the remote description: keep them.
         if self.pc.remoteDescription is None:
@@ -267,45 +294,36 @@ class Call:
         if self.recorder:
             await self.recorder.stop()
         await self.pc.close()
-        for track in (self.player.audio, self.player.video) if self.player else ():
+        for track in self.outgoing:
             if track:
                 track.stop()
-        log.info("call ended; received %s", self.received)
+        self.log.info("call ended; received %s", self.received)
 
 
-class PythonPeer:
-    """A person who joins ROOM and takes every call that comes, until stopped.
+class RoomPeer:
+    """What every Python peer does with the signaling server: connect, join with the room's
+    secret, let in whoever knocks (with admit) or log it, and stay until stopped or for
+    `lifetime` seconds. Its subclasses make the calls: PythonPeer in a 1:1 room, GroupPeer
+    in a group room.
 
     secret: the room's, from its link (None: one of its own, so it knocks where someone is).
-    send: "pattern", "echo" or "play" (the file `play`); record: a file for what arrives.
-    stay=False leaves when the other person does; lifetime caps the visit in seconds;
-    offer_seconds: leave if, let in second, no offer comes within that many seconds.
-    admit: let in whoever knocks (otherwise knocks are only logged)."""
+    verify_tls=False: wss:// to a self-signed server (our own)."""
 
-    def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
-                 record=None, stay=True, lifetime=None, verify_tls=True, secret=None,
-                 offer_seconds=None, admit=False, max_picture=None, picture=PATTERN_SIZE):
+    group = False
+
+    def __init__(self, room, server, secret, lifetime, verify_tls, admit):
         self.room = room
         self.server = server.rstrip("/")
-        self.url = websocket_url(server, room)
+        self.url = websocket_url(server, room, self.group)
         self.secret = secret or secrets.token_urlsafe(16)
         self.has_link = secret is not None
-        self.send_mode, self.play, self.record = send, play, record
-        self.stay = stay
         self.lifetime = lifetime
-        self.verify_tls = verify_tls  # False: wss:// to a self-signed server (our own)
-        self.offer_seconds = offer_seconds
+        self.verify_tls = verify_tls
         self.admit = admit
-        self.max_picture = max_picture
-        self.picture = picture  # the test pattern's size
-        self.polite = False
         self.configuration = RTCConfiguration()
-        self.call = None
-        self.calls = 0
         self.socket = None
         self.closing = None
         self.stopping = False
-        self.offer_timer = None
         self.joined = threading.Event()  # set at the welcome: for code in other threads
         self.knocking = threading.Event()  # set while it waits to be let in
 
@@ -317,15 +335,7 @@ class PythonPeer:
     @property
     def link(self):
         """The room's link, which lets its holder straight in."""
-        return f"{self.server}/room/{self.room}#{self.secret}"
-
-    @property
-    def received(self):
-        return self.call.received if self.call else Received()
-
-    @property
-    def connection_state(self):
-        return self.call.pc.connectionState if self.call else "new"
+        return f"{self.server}/{'group' if self.group else 'room'}/{self.room}#{self.secret}"
 
     async def run(self):
         try:
@@ -344,15 +354,8 @@ class PythonPeer:
         except ConnectionClosedError as error:
             raise PeerError("server-gone", f"The signaling server went away: {error}") from None
         finally:
-            if self.offer_timer:
-                self.offer_timer.cancel()
-            await self.end_call()
+            await self.leave()
             await self.socket.close()
-
-    async def leave_without_offer(self):
-        await asyncio.sleep(self.offer_seconds)
-        log.info("no offer in %s s: leaving", self.offer_seconds)
-        self.stop()
 
     def tls_options(self):
         """No options (websockets verifies the certificate), or, with verify_tls=False, a
@@ -365,10 +368,78 @@ class PythonPeer:
         return {"ssl": context}
 
     def stop(self):
-        """Leave the room (the other person gets peer-left). Call it on the peer's loop."""
+        """Leave the room (the others get peer-left). Call it on the peer's loop."""
         self.stopping = True
         if self.socket:
             self.closing = asyncio.ensure_future(self.socket.close())
+
+    async def handle(self, message):
+        raise NotImplementedError
+
+    async def leave(self):
+        """End every call: the peer is leaving the room."""
+        raise NotImplementedError
+
+    def welcomed(self, message):
+        """What every welcome brings: let in, maybe with the room's secret; the ICE servers."""
+        self.knocking.clear()
+        if "secret" in message:  # let in by a knock: now we hold the link
+            self.secret = message["secret"]
+        self.configuration = ice_configuration(message)
+        self.joined.set()
+
+    async def handle_knock(self):
+        if self.admit:
+            log.info("someone knocks: letting them in")
+            await self.socket.send(json.dumps({"type": "admit"}))
+        else:
+            log.info("someone without the link knocks (start with --admit to let them in)")
+
+    def handle_server_error(self, message):
+        if message["code"] in CLOSING_ERRORS and message["code"] != "unavailable":
+            raise PeerError(message["code"], message["message"])
+        log.warning("the server says %s: %s", message["code"], message["message"])
+
+
+class PythonPeer(RoomPeer):
+    """A person who joins a 1:1 ROOM and takes every call that comes, until stopped.
+
+    send: "pattern", "echo" or "play" (the file `play`); record: a file for what arrives.
+    stay=False leaves when the other person does; lifetime caps the visit in seconds;
+    offer_seconds: leave if, let in second, no offer comes within that many seconds.
+    admit: let in whoever knocks (otherwise knocks are only logged)."""
+
+    def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
+                 record=None, stay=True, lifetime=None, verify_tls=True, secret=None,
+                 offer_seconds=None, admit=False, max_picture=None, picture=PATTERN_SIZE):
+        super().__init__(room, server, secret, lifetime, verify_tls, admit)
+        self.send_mode, self.play, self.record = send, play, record
+        self.stay = stay
+        self.offer_seconds = offer_seconds
+        self.max_picture = max_picture
+        self.picture = picture  # the test pattern's size
+        self.polite = False
+        self.call = None
+        self.calls = 0
+        self.offer_timer = None
+
+    @property
+    def received(self):
+        return self.call.received if self.call else Received()
+
+    @property
+    def connection_state(self):
+        return self.call.pc.connectionState if self.call else "new"
+
+    async def leave(self):
+        if self.offer_timer:
+            self.offer_timer.cancel()
+        await self.end_call()
+
+    async def leave_without_offer(self):
+        await asyncio.sleep(self.offer_seconds)
+        log.info("no offer in %s s: leaving", self.offer_seconds)
+        self.stop()
 
     async def handle(self, message):
         match message["type"]:
@@ -398,25 +469,9 @@ class PythonPeer:
             case other:
                 log.warning("ignored a message of unknown type %r", other)
 
-    async def handle_knock(self):
-        if self.admit:
-            log.info("someone knocks: letting them in")
-            await self.socket.send(json.dumps({"type": "admit"}))
-        else:
-            log.info("someone without the link knocks (start with --admit to let them in)")
-
     async def handle_welcome(self, message):
-        self.knocking.clear()
-        self.joined.set()
-        if "secret" in message:  # let in by a knock: now we hold the link
-            self.secret = message["secret"]
+        self.welcomed(message)
         self.polite = message["polite"]
-        # The browser's iceServers and iceTransportPolicy, in aiortc's classes.
-        self.configuration = RTCConfiguration(
-            iceServers=[RTCIceServer(**{key: server[key] for key in server
-                                        if key in ("urls", "username", "credential")})
-                        for server in message["iceServers"]],
-            iceTransportPolicy=RTCIceTransportPolicy(message.get("iceTransportPolicy", "all")))
         if message["peers"] == 0:
             log.info("joined %s: waiting for someone", self.room)
         else:
@@ -461,11 +516,6 @@ class PythonPeer:
             return "leave"
         log.info("the other person left: waiting for the next one")
 
-    def handle_server_error(self, message):
-        if message["code"] in CLOSING_ERRORS and message["code"] != "unavailable":
-            raise PeerError(message["code"], message["message"])
-        log.warning("the server says %s: %s", message["code"], message["message"])
-
     def new_call(self):
         self.calls += 1
         self.call = Call(self.configuration, self.send_mode, self.play, self.recording_path(),
@@ -487,6 +537,135 @@ class PythonPeer:
     async def send(self, description):
         log.info("sending %s", description.type)
         await self.socket.send(json.dumps({"type": description.type, "sdp": description.sdp}))
+
+
+class GroupPeer(RoomPeer):
+    """A person in a group ROOM (group-spec.md): a Call with every other member, each sent
+    the same test pattern and tone (send="pattern") or file (send="play"), until stopped.
+
+    The mesh's rules, as in the browser: on peer-joined it offers to the newcomer; it
+    answers the first offer of each member who was there before it, and is polite toward
+    them. What arrives is counted per member: received_from(id)."""
+
+    group = True
+
+    def __init__(self, room, server="http://127.0.0.1:5000", send="pattern", play=None,
+                 lifetime=None, verify_tls=True, secret=None, admit=False, picture=PATTERN_SIZE):
+        if send not in ("pattern", "play"):
+            raise ValueError(f"a group peer sends a pattern or plays a file, not {send!r}")
+        super().__init__(room, server, secret, lifetime, verify_tls, admit)
+        self.send_mode, self.play, self.picture = send, play, picture
+        self.id = None  # ours, from the welcome
+        self.calls = {}  # a member's id -> our Call with them
+        self.polite_toward = set()  # who was there before us
+        self.player = None  # one source of pattern and tone for every call, through the relay
+        self.relay = MediaRelay()
+
+    @property
+    def members(self):
+        """The ids of the others we have a call with, in the order the calls began."""
+        return list(self.calls)
+
+    def received_from(self, member):
+        call = self.calls.get(member)
+        return call.received if call else Received()
+
+    def connection_state_with(self, member):
+        call = self.calls.get(member)
+        return call.pc.connectionState if call else "new"
+
+    async def handle(self, message):
+        match message["type"]:
+            case "welcome":
+                return await self.handle_welcome(message)
+            case "peer-joined":
+                return await self.handle_peer_joined(message["id"])
+            case "peer-left":
+                log.info("%s left", message["id"])
+                self.polite_toward.discard(message["id"])
+                return await self.end_call(message["id"])
+            case "offer":
+                return await self.handle_offer(message["from"], message["sdp"])
+            case "answer":
+                if call := self.calls.get(message["from"]):
+                    await call.accept(RTCSessionDescription(message["sdp"], "answer"))
+            case "candidate":
+                if call := self.calls.get(message["from"]):
+                    await call.add_candidate(message["candidate"])
+            case "knocking":
+                self.knocking.set()
+                log.info("someone is in %s: waiting for them to let us in", self.room)
+            case "knock":
+                return await self.handle_knock()
+            case "knock-ended":
+                log.info("the knock ended")
+            case "error":
+                return self.handle_server_error(message)
+            case other:
+                log.warning("ignored a message of unknown type %r", other)
+
+    async def handle_welcome(self, message):
+        await self.leave()  # a fresh welcome (a new id): the others offer again
+        self.id = message["id"]
+        self.polite_toward = set(message["members"])
+        self.welcomed(message)
+        log.info("joined group %s as %s, with %s of at most %s", self.room, self.id,
+                 len(message["members"]), message["size"])
+
+    async def handle_peer_joined(self, member):
+        # Those already there offer to the newcomer, as in the browser.
+        log.info("%s joined: calling them", member)
+        await self.end_call(member)
+        call = self.new_call(member)
+        await self.send(member, await call.make_offer())
+
+    async def handle_offer(self, member, sdp):
+        call = self.calls.get(member)
+        if call and call.pc.connectionState in ("failed", "closed"):
+            await self.end_call(member)
+        elif call and call.pc.signalingState != "stable":
+            if member not in self.polite_toward:
+                log.info("offer collision with %s: ignoring theirs (we are impolite)", member)
+                return
+            # aiortc cannot roll our offer back: the polite side drops it, call and all.
+            log.info("offer collision with %s: taking theirs (we are polite)", member)
+            await self.end_call(member)
+        call = self.calls.get(member) or self.new_call(member)
+        try:
+            answer = await call.accept(RTCSessionDescription(sdp, "offer"))
+        except Exception as error:  # their SDP is input like any other: one line, not a crash
+            log.warning("could not take the offer of %s: %s: %s", member, type(error).__name__, error)
+            return await self.end_call(member)
+        await self.send(member, answer)
+
+    def new_call(self, member):
+        if not self.player:
+            self.player = (MediaPlayer(self.play, loop=True) if self.send_mode == "play"
+                           else MediaPlayer(pattern(*self.picture), format="lavfi"))
+        # Every call gets its own view of the one player: one picture made, sent to all.
+        tracks = [self.relay.subscribe(track, buffered=False)
+                  for track in (self.player.audio, self.player.video) if track]
+        self.calls[member] = Call(self.configuration, self.send_mode, self.play, None,
+                                  tracks=tracks, name=member)
+        return self.calls[member]
+
+    async def end_call(self, member):
+        if call := self.calls.pop(member, None):
+            await call.close()
+
+    async def leave(self):
+        for member in self.members:
+            await self.end_call(member)
+        if self.player:
+            for track in (self.player.audio, self.player.video):
+                if track:
+                    track.stop()  # the player stops once both have
+            self.player = None
+
+    async def send(self, member, description):
+        log.info("sending %s to %s", description.type, member)
+        await self.socket.send(json.dumps({"type": description.type, "to": member,
+                                           "sdp": description.sdp}))
 
 
 class PeerThread:
@@ -536,9 +715,11 @@ def main():
     parser = argparse.ArgumentParser(description="Join a room of the call app from Python.")
     parser.add_argument("link", nargs="?", default=os.environ.get("PEER_LINK"),
                         help="the room's link, http://host:5000/room/NAME#SECRET (or $PEER_LINK); "
-                             "a bare NAME knocks where someone is")
+                             "a bare NAME knocks where someone is; a /group/NAME link is a group room")
     parser.add_argument("--server", default="http://127.0.0.1:5000",
                         help="the app's address, for a bare room NAME")
+    parser.add_argument("--group", action="store_true",
+                        help="a bare NAME is a group room (a call with everyone in it)")
     sending = parser.add_mutually_exclusive_group()
     sending.add_argument("--pattern", dest="send", action="store_const", const="pattern",
                          help="send a moving test pattern and a tone (the default)")
@@ -562,10 +743,17 @@ def main():
         parser.error("give the room's link (or set PEER_LINK)")
 
     send = "play" if args.play else args.send or "pattern"
-    peer = PythonPeer.from_link(
-        args.link, server=args.server, send=send, play=args.play, record=args.record,
-        stay=not args.once, lifetime=args.lifetime, verify_tls=not args.insecure,
-        offer_seconds=args.offer_seconds, admit=args.admit, max_picture=args.max_picture)
+    options = dict(server=args.server, send=send, play=args.play, lifetime=args.lifetime,
+                   verify_tls=not args.insecure, admit=args.admit)
+    if args.group or is_group_link(args.link):
+        if send == "echo" or args.record or args.once or args.offer_seconds or args.max_picture:
+            parser.error("--echo, --record, --once, --offer-seconds and --max-picture "
+                         "are for 1:1 rooms")
+        peer = GroupPeer.from_link(args.link, **options)
+    else:
+        peer = PythonPeer.from_link(
+            args.link, record=args.record, stay=not args.once, offer_seconds=args.offer_seconds,
+            max_picture=args.max_picture, **options)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format=f"%(asctime)s [{peer.room}] %(name)s %(message)s")
     if not args.verbose:
