@@ -181,11 +181,10 @@ class Echo(MediaStreamTrack):
 class Call:
     """One RTCPeerConnection with one other person: what it sends, receives and records.
 
-    tracks: what to send, when calls share it (a group's); otherwise the call makes its own
-    from `send`. name: the other person's, for the logs."""
+    name: the other person's, for the logs (a group peer has a Call with each)."""
 
     def __init__(self, configuration, send, play, record, max_picture=None, picture=PATTERN_SIZE,
-                 tracks=None, name=None):
+                 name=None):
         self.log = logging.getLogger(f"peer.{name}") if name else log
         self.pc = RTCPeerConnection(configuration)
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
@@ -197,21 +196,18 @@ class Call:
         self.recorder = MediaRecorder(record) if record else None
         self.max_picture = max_picture
         self.picture = picture
-        self.outgoing = []  # the tracks it stops when it ends
-        self.add_outgoing_tracks(send, play, tracks)
+        self.add_outgoing_tracks(send, play)
         self.pc.on("track", self.handle_track)
         self.pc.on("connectionstatechange", self.handle_connection_state)
 
-    def add_outgoing_tracks(self, send, play, tracks):
-        if tracks is not None:
-            self.outgoing = tracks
-        elif send == "echo":
+    def add_outgoing_tracks(self, send, play):
+        if send == "echo":
             self.echoes = {kind: Echo(kind, self.max_picture) for kind in ("audio", "video")}
             tracks = self.echoes.values()
         else:
             self.player = (MediaPlayer(play, loop=True) if send == "play"
                            else MediaPlayer(pattern(*self.picture), format="lavfi"))
-            tracks = self.outgoing = [self.player.audio, self.player.video]
+            tracks = [self.player.audio, self.player.video]
         for track in tracks:
             if track:  # a file may have no audio or no video
                 self.pc.addTrack(track)
@@ -294,7 +290,7 @@ class Call:
         if self.recorder:
             await self.recorder.stop()
         await self.pc.close()
-        for track in self.outgoing:
+        for track in (self.player.audio, self.player.video) if self.player else ():
             if track:
                 track.stop()
         self.log.info("call ended; received %s", self.received)
@@ -541,7 +537,7 @@ class PythonPeer(RoomPeer):
 
 class GroupPeer(RoomPeer):
     """A person in a group ROOM (group-spec.md): a Call with every other member, each sent
-    the same test pattern and tone (send="pattern") or file (send="play"), until stopped.
+    a test pattern and tone (send="pattern") or the file `play` (send="play"), until stopped.
 
     The mesh's rules, as in the browser: on peer-joined it offers to the newcomer; it
     answers the first offer of each member who was there before it, and is polite toward
@@ -558,8 +554,6 @@ class GroupPeer(RoomPeer):
         self.id = None  # ours, from the welcome
         self.calls = {}  # a member's id -> our Call with them
         self.polite_toward = set()  # who was there before us
-        self.player = None  # one source of pattern and tone for every call, through the relay
-        self.relay = MediaRelay()
 
     @property
     def members(self):
@@ -599,6 +593,8 @@ class GroupPeer(RoomPeer):
                 return await self.handle_knock()
             case "knock-ended":
                 log.info("the knock ended")
+            case "error" if message["code"] == "bad-message":
+                log.info("the server says: %s (they may have just left)", message["message"])
             case "error":
                 return self.handle_server_error(message)
             case other:
@@ -639,14 +635,10 @@ class GroupPeer(RoomPeer):
         await self.send(member, answer)
 
     def new_call(self, member):
-        if not self.player:
-            self.player = (MediaPlayer(self.play, loop=True) if self.send_mode == "play"
-                           else MediaPlayer(pattern(*self.picture), format="lavfi"))
-        # Every call gets its own view of the one player: one picture made, sent to all.
-        tracks = [self.relay.subscribe(track, buffered=False)
-                  for track in (self.player.audio, self.player.video) if track]
+        # A player of its own for each call: making the pattern costs little next to
+        # encoding it, which every call does anyway.
         self.calls[member] = Call(self.configuration, self.send_mode, self.play, None,
-                                  tracks=tracks, name=member)
+                                  picture=self.picture, name=member)
         return self.calls[member]
 
     async def end_call(self, member):
@@ -656,11 +648,6 @@ class GroupPeer(RoomPeer):
     async def leave(self):
         for member in self.members:
             await self.end_call(member)
-        if self.player:
-            for track in (self.player.audio, self.player.video):
-                if track:
-                    track.stop()  # the player stops once both have
-            self.player = None
 
     async def send(self, member, description):
         log.info("sending %s to %s", description.type, member)

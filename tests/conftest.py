@@ -11,7 +11,7 @@ from app import create_app
 from chromium import FAKE_MEDIA_ARGS, find_chromium
 import harness
 from harness import Person
-from peer import PeerThread, PythonPeer
+from peer import GroupPeer, PeerThread, PythonPeer
 from servers import (TEST_CONFIG, LiveServer, RedisServer, ServerProcess, TurnServer, free_port,
                      installed, shared_rooms_env)
 
@@ -168,6 +168,23 @@ def python_peer(live_server):
     for thread in threads:
         thread.stop()
         assert not thread.is_alive(), f"the Python peer in {thread.peer.room} did not leave"
+
+
+@pytest.fixture
+def group_peer(live_server):
+    """group_peer(room, **options) starts peer.py's GroupPeer in the group room `room`, in a
+    thread of its own, as python_peer does; all leave afterwards."""
+    threads = []
+
+    def start(room, server=None, **options):
+        options.setdefault("secret", harness.secret_for(room))
+        threads.append(PeerThread(GroupPeer(room, server or live_server.url, **options)))
+        return threads[-1]
+
+    yield start
+    for thread in threads:
+        thread.stop()
+        assert not thread.is_alive(), f"the group peer in {thread.peer.room} did not leave"
 
 
 @pytest.fixture
