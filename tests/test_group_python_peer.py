@@ -4,8 +4,16 @@ frames and sound counted per member, so that a test can ask what came from whom.
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
+
+import pytest
 
 from harness import secret_for, wait_until
+
+try:
+    from harness import GroupPerson
+except ImportError:  # the group page's harness, until it is merged here
+    GroupPerson = None
 from peer import GroupPeer, PeerError, PeerThread
 from servers import ROOT
 
@@ -20,9 +28,10 @@ def in_room(thread):
     return thread
 
 
-def media_from(thread, other, video_frames=30, loud_audio_frames=10):
-    """Until `thread`'s peer has received moving pictures and sound from `other`'s peer."""
-    peer, member = thread.peer, other.peer.id
+def media_from(thread, member, video_frames=30, loud_audio_frames=10):
+    """Until `thread`'s peer has received moving pictures and sound from the member whose
+    id is `member`."""
+    peer = thread.peer
     wait_until(lambda: peer.received_from(member).video_frames >= video_frames
                and peer.received_from(member).loud_audio_frames >= loud_audio_frames,
                f"{peer.id} to get {video_frames} video frames and {loud_audio_frames} loud audio "
@@ -42,21 +51,55 @@ def test_three_python_peers_each_see_and_hear_both_others(group_peer, room):
         wait_until(lambda: set(thread.peer.members) == {other.peer.id for other in others},
                    f"{thread.peer.id} to have a call with each of the others")
         for other in others:
-            assert media_from(thread, other).size == other.peer.picture
+            assert media_from(thread, other.peer.id).size == other.peer.picture
+
+
+@pytest.fixture
+def group_person(new_context):
+    """group_person("ana"): someone on the group call page in a browser of their own; an
+    uncaught exception or console error in their page fails the test."""
+    people = []
+
+    def make(name):
+        people.append(GroupPerson(new_context(bypass_csp=True), name))  # see conftest's person
+        return people[-1]
+
+    yield make
+    for someone in people:
+        assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
+
+
+def test_a_browser_and_two_python_peers_see_and_hear_each_other(group_person, group_peer, room):
+    if GroupPerson is None:
+        pytest.skip("the group call page is not merged yet")
+    ana = group_person("ana").join_group(room)
+    ana.expect_state("waiting")
+    peers = group_of(group_peer, room, 2)
+    # What GroupPerson asks of the others: their id, and a name for its messages.
+    others = [SimpleNamespace(id=thread.peer.id, name=f"peer {thread.peer.id}") for thread in peers]
+    ana.expect_people(3)
+    ana.expect_tiles(others)
+    ana.sees_and_hears(others)
+    for thread, other in zip(peers, others):
+        ana.page.wait_for_function(  # each tile shows that peer's own picture size
+            "([selector, size]) => harness.videoSize(selector).join() === size.join()",
+            arg=[ana.video_of(other), list(thread.peer.picture)])
+        # (Not the camera's size: a loaded Chromium sends two streams smaller at first.)
+        media_from(thread, ana.id)
 
 
 def test_when_one_leaves_the_other_two_go_on_without_a_new_call(group_peer, room):
     first, second, third = group_of(group_peer, room, 3)
     for thread, other in ((second, third), (third, second)):
-        media_from(thread, first)
-        media_from(thread, other)
+        media_from(thread, first.peer.id)
+        media_from(thread, other.peer.id)
     calls = second.peer.calls[third.peer.id], third.peer.calls[second.peer.id]
     first.stop()
     assert first.error is None
     for thread, other in ((second, third), (third, second)):
         wait_until(lambda: thread.peer.members == [other.peer.id], "the one who left to go")
         before = thread.peer.received_from(other.peer.id)
-        media_from(thread, other, before.video_frames + 30, before.loud_audio_frames + 10)
+        media_from(thread, other.peer.id, before.video_frames + 30, before.loud_audio_frames + 10)
     assert (second.peer.calls[third.peer.id], third.peer.calls[second.peer.id]) == calls
 
 
