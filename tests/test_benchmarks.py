@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from servers import ROOT, installed
 
 
@@ -61,3 +63,10 @@ def test_the_echo_load_benchmark_measures_the_relay_with_and_without_echo_calls(
     report = run("bench/echo_load.py", "--calls", "1", "--rooms", "2", "--bounces", "5", "--settle", "0")
     for row in ("none", "1 running"):
         assert re.search(rf"^\s*{row}\s+[\d.]+\s+[\d.]+\s+10\s+10\s+0\s+[\d.]+x$", report, re.M), report
+
+
+@pytest.mark.parametrize("others", ["browsers", "python"])
+def test_the_group_call_benchmark_prints_a_row_per_group_size(others):
+    report = run("bench/group_call.py", "--others", others, "--most", "3", "--seconds", "0.5")
+    for size in (2, 3):  # people, set-up, CPU, then the upload of each one there
+        assert re.search(rf"^\s*{size}\s+\d+\s+\d+(\s+\d+){{{size}}}\s*$", report, re.M), report
