@@ -112,6 +112,45 @@ def test_step_4_hangs_up_and_takes_a_second_caller(run_step, person):
     see_and_hear_each_other(ana, cleo)
 
 
+REMOTE_IDS = "[...document.querySelectorAll('#videos video[data-id]')].map((video) => video.dataset.id)"
+
+
+def see_each_other(*people):
+    """Each of `people` has a video of every other one, all connected, frames arriving in
+    each; and the ids add up: each person misses a different one of them (their own)."""
+    seen = []
+    for someone in people:
+        someone.page.wait_for_function(f"n => {REMOTE_IDS}.length === n", arg=len(people) - 1)
+        someone.expect_state("connected")
+        seen.append(set(someone.page.evaluate(REMOTE_IDS)))
+        for id in seen[-1]:
+            someone.wait_for_frames(f'#videos video[data-id="{id}"]', 10)
+    everyone = set.union(*seen)
+    assert len(everyone) == len(people)
+    assert len({frozenset(everyone - ids) for ids in seen}) == len(people), seen
+
+
+def test_step_6_four_see_each_other_a_fifth_is_refused_one_leaves(run_step, person):
+    url = run_step("06-group")
+    ana, ben, cleo = (open_step(person, url, name) for name in ("ana", "ben", "cleo"))
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.click("Join")
+    see_each_other(ana, ben)
+    cleo.click("Join")
+    see_each_other(ana, ben, cleo)
+    dan = open_step(person, url, "dan")
+    dan.click("Join")
+    see_each_other(ana, ben, cleo, dan)
+    eve = open_step(person, url, "eve")
+    eve.click("Join")
+    eve.expect_state("closed")
+    assert eve.status.text_content() == "Four people are already in this room."
+    ben.click("Hang up")
+    ben.expect_state("idle")
+    see_each_other(ana, cleo, dan)
+
+
 def test_break_step_1_stream_is_not_defined_outside_then(run_broken_step, person):
     ana = open_step(person, run_broken_step("01-camera"), "ana")
     ana.click("Start")
