@@ -188,6 +188,24 @@ def test_break_step_4_without_peer_left_the_picture_freezes(run_broken_step, per
     assert ana.page.evaluate("document.querySelector('#remote-video').srcObject !== null")
 
 
+def test_break_step_6_relayed_to_everyone_a_third_person_breaks_the_call(run_broken_step, person):
+    url = run_broken_step("06-group")
+    ana, ben, cleo = (open_step(person, url, name) for name in ("ana", "ben", "cleo"))
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.click("Join")
+    see_each_other(ana, ben)  # with two, "everyone else" is the one `to` names
+    cleo.click("Join")
+    # Ana's offer for Cleo reaches Ben too, as a new offer of Ana's: Ben takes it, and
+    # their call breaks.
+    ana.expect_state("failed")
+    ben.expect_state("failed")
+    for someone in (ana, ben, cleo):
+        someone.page.close()  # the mix-up could go on: stop it here
+        # Each also got answers meant for someone else, which fit none of their calls.
+        someone.forgive_errors("Failed to set remote answer sdp: Called in wrong state: stable")
+
+
 REMOTE_UFRAG = "harness.currentPeerConnection().currentRemoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]"
 # While window.heldMessages is an array, the page's socket messages wait in it.
 HOLD_MESSAGES = """

@@ -38,8 +38,9 @@ function showStatus() {
   const states = [...others.values()].map(({ state }) => state);
   if (states.length === 0) return setStatus('waiting', 'Waiting for someone to join…');
   const connected = states.filter((state) => state === 'connected').length;
-  setStatus(connected === states.length ? 'connected' : 'connecting',
-    `Connected to ${connected} of ${states.length} people.`);
+  const state = connected === states.length ? 'connected'
+    : states.includes('failed') ? 'failed' : 'connecting';
+  setStatus(state, `Connected to ${connected} of ${states.length} people.`);
 }
 
 function startPeer(id, polite) {
