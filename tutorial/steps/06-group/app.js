@@ -38,9 +38,10 @@ function showStatus() {
   const states = [...others.values()].map(({ state }) => state);
   if (states.length === 0) return setStatus('waiting', 'Waiting for someone to join…');
   const connected = states.filter((state) => state === 'connected').length;
-  const state = connected === states.length ? 'connected'
-    : states.includes('failed') ? 'failed' : 'connecting';
-  setStatus(state, `Connected to ${connected} of ${states.length} people.`);
+  const failed = states.filter((state) => state === 'failed').length;
+  const state = failed ? 'failed' : connected === states.length ? 'connected' : 'connecting';
+  setStatus(state, `Connected to ${connected} of ${states.length} people` +
+    (failed ? `; ${failed} failed.` : '.'));
 }
 
 function startPeer(id, polite) {
@@ -85,10 +86,12 @@ async function handleMessage(message) {
       startPeer(message.id, false);  // adding the tracks makes it offer
       break;
     case 'offer':
-    case 'answer':
-      await (others.get(message.from)?.peer ?? startPeer(message.from, true))
-        .handleDescription(message);
+    case 'answer': {
+      // A first offer from someone: we are the newcomer, and polite toward them.
+      const peer = others.get(message.from)?.peer ?? startPeer(message.from, true);
+      await peer.handleDescription(message);
       break;
+    }
     case 'candidate':
       await others.get(message.from)?.peer.handleCandidate(message.candidate);
       break;
