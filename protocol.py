@@ -182,8 +182,8 @@ def addressed(parsed, sender_id):
     to = parsed.pop("to", None)
     _require(isinstance(to, str), f'In a group room, "{parsed["type"]}" needs "to": the id of '
              'the member it is for.')
-    kind = parsed.pop("type")
-    return to, json.dumps({"type": kind, "from": sender_id, **parsed})
+    # "from" last: a client's own "from" must never stand.
+    return to, json.dumps({**parsed, "from": sender_id})
 
 
 def parse_join(frame, max_bytes=4096):

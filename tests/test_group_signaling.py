@@ -68,7 +68,7 @@ def test_a_message_reaches_only_the_one_it_is_for_saying_whom_from(three):
     assert ben.receive() == {"type": "offer", "from": ana_id, "sdp": OFFER["sdp"]}
     # Cara's first message is hers: Ben's offer never reached her.
     assert cara.receive() == {"type": "offer", "from": ana_id, "sdp": "for cara"}
-    cara.send({"type": "candidate", "candidate": None, "to": ana_id})
+    cara.send({"type": "candidate", "candidate": None, "to": ana_id, "from": ben_id})  # a lie
     assert ana.receive() == {"type": "candidate", "from": cara_id, "candidate": None}
 
 
