@@ -124,7 +124,7 @@ def see_others(someone, count):
         someone.expect_state("connected")
     except (TimeoutError, AssertionError) as timeout:
         raise AssertionError(f"{someone.name}: not {count} calls up: " + someone.page.evaluate(
-            f"JSON.stringify([status.textContent, {REMOTE_IDS}, peerConnections.map("
+            f"JSON.stringify([document.querySelector('#status').textContent, {REMOTE_IDS}, peerConnections.map("
             "(pc) => [pc.signalingState, pc.connectionState])])")) from timeout
     ids = set(someone.page.evaluate(REMOTE_IDS))
     for id in ids:
