@@ -136,13 +136,14 @@
   }
 
   // What the call looks like from here, for a test's failure message.
-  async function diagnosis() {
-    const pc = currentPeerConnection();
-    const video = await inboundStats('video');
+  async function diagnosis(selector = '#remote-video') {
+    const shown = peerConnectionOf(selector);  // the one this <video> shows, if it shows one
+    const pc = shown ?? currentPeerConnection();
+    const video = await inboundStats('video', shown ? selector : undefined);
     const pick = (stats, keys) => stats && Object.fromEntries(keys.map((k) => [k, stats[k]]));
     return JSON.stringify({
       connectionStates: pc?.connectionStates, signalingState: pc?.signalingState,
-      presentedFrames: presentedFrames('#remote-video'),
+      presentedFrames: document.querySelector(selector) && presentedFrames(selector),
       video: pick(video, ['packetsReceived', 'packetsLost', 'framesDecoded', 'keyFramesDecoded',
                           'pliCount', 'nackCount', 'frameWidth', 'frameHeight']),
       pair: await selectedCandidatePair(),

@@ -140,11 +140,11 @@ class Person:
                 arg=[video, start + count])
         except TimeoutError as timeout:
             raise AssertionError(f"{self.name}: fewer than {count} new frames in {video}; "
-                                 f"{self.diagnosis()}") from timeout
+                                 f"{self.diagnosis(video)}") from timeout
 
-    def diagnosis(self):
-        """What the call looks like from here, for a failure message."""
-        return self.page.evaluate("harness.diagnosis()")
+    def diagnosis(self, video="#remote-video"):
+        """What the call looks like from here (the connection `video` shows), for a failure message."""
+        return self.page.evaluate("selector => harness.diagnosis(selector)", video)
 
     def longest_frame_gap(self):
         """The longest wait (ms) between two remote frames since the last call."""

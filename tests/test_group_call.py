@@ -55,10 +55,11 @@ def test_three_then_four_see_and_hear_everyone_a_fifth_is_turned_away_and_one_le
     eve.expect_state("full")
     expect(eve.status).to_contain_text("full")
     expect(eve.page.locator("[data-peer-id]")).to_have_count(0)
+    ben_id = ben.id
     ben.leave()
     ben.expect_state("idle")
     for someone in (ana, cara, dan):
-        expect(someone.page.locator(f'[data-peer-id="{ben.id}"]')).to_have_count(0)
+        expect(someone.page.locator(f'[data-peer-id="{ben_id}"]')).to_have_count(0)
     all_see_and_hear_each_other([ana, cara, dan])
     # Ben's connections are closed, not left to time out: nothing of his arrives anywhere.
     for someone in (ana, cara, dan):
