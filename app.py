@@ -1,4 +1,5 @@
-"""A 1:1 video call: the pages, and the WebSocket that introduces two browsers.
+"""A 1:1 video call: the pages, and the WebSocket that introduces two browsers. A group
+room (/group/<room>) does the same for up to GROUP_SIZE people, each pair connected.
 
 Run it with `make run` (or `flask --app app run`) and open the printed URL in two tabs.
 The media never passes through this server: it only relays the offer, the answer and
@@ -45,7 +46,7 @@ def client_address():
 
 
 sock = Sock()
-WS_ENDPOINT = "__flask_sock.ws"  # flask-sock's name for the ws() route below
+WS_ENDPOINTS = {"__flask_sock.ws", "__flask_sock.ws_group"}  # flask-sock's names for the routes below
 limiter = Limiter(client_address)
 
 ADJECTIVES = ["quiet", "brave", "sunny", "gentle", "swift", "clever", "calm", "bright"]
@@ -183,7 +184,7 @@ def create_app(test_config=None):
     def hold_a_socket():
         """At most SOCKETS_PER_ADDRESS signaling sockets from one address at once, and the
         socket guarded (guarded_socket.py) before flask-sock takes it."""
-        if request.endpoint != WS_ENDPOINT:
+        if request.endpoint not in WS_ENDPOINTS:
             return
         if not app.config["PROXIES"] and "X-Forwarded-For" in request.headers and not app.extensions.get("proxy_warned"):
             app.extensions["proxy_warned"] = True
@@ -208,6 +209,10 @@ def create_app(test_config=None):
         """A room nobody can find; the page adds the secret to its link."""
         return redirect(url_for("room", room=random_room_name()))
 
+    @app.get("/new-group")
+    def new_group():
+        return redirect(url_for("group", room=random_room_name()))
+
     @app.get("/join")
     def join():
         room = request.args.get("room", "").strip()
@@ -220,6 +225,13 @@ def create_app(test_config=None):
         if not is_valid_room(room):  # the lobby, saying why, in the page's language
             return render_template("lobby.html", error=BAD_ROOM_NAME, room=room), 404
         return render_template("room.html", room=room, guessable=not MADE_NAME.fullmatch(room))
+
+    @app.get("/group/<room>")
+    def group(room):
+        if not is_valid_room(room):
+            return render_template("lobby.html", error=BAD_ROOM_NAME, room=room), 404
+        return render_template("group.html", room=room, size=app.config["GROUP_SIZE"],
+                               guessable=not MADE_NAME.fullmatch(room))
 
     @app.get("/tutorial/<int:step>")
     def tutorial(step):
@@ -267,11 +279,17 @@ def create_app(test_config=None):
     app.extensions["rooms"] = make_rooms(app.config)
     sock.init_app(app)
     # New signaling sockets count against the same limit as echo requests.
-    app.view_functions[WS_ENDPOINT] = limiter.shared_limit(joins_limit, scope="joins")(
-        app.view_functions[WS_ENDPOINT])
+    for endpoint in WS_ENDPOINTS:
+        app.view_functions[endpoint] = limiter.shared_limit(joins_limit, scope="joins")(
+            app.view_functions[endpoint])
     return app
 
 
 @sock.route("/ws/<room>")
 def ws(connection, room):
     signaling.serve(connection, room, current_app.extensions["rooms"], current_app.config)
+
+
+@sock.route("/ws/group/<room>")
+def ws_group(connection, room):
+    signaling.serve(connection, room, current_app.extensions["rooms"], current_app.config, group=True)

@@ -13,6 +13,8 @@ client -> server
   offer      {"sdp"}           relayed as they are to the other person
   answer     {"sdp"}
   candidate  {"candidate"}     RTCIceCandidate.toJSON(), or null at the end
+             In a group room each of these three also carries "to": the id of the one
+             member it is for.
 
 server -> client
   welcome    {room, peers, polite, iceServers, iceTransportPolicy, echoToken, secret?}
@@ -24,6 +26,14 @@ server -> client
   peer-joined, peer-left {}
   offer, answer, candidate     from the other person
   error      {code, message}   code for programs, message for people; CLOSING_ERRORS close
+
+Group rooms (/ws/group/<room>, up to GROUP_SIZE people, one connection per pair: a mesh)
+change three things. Every socket has an id, 8 hex digits, new on every connection:
+  welcome    {room, id, members, size, iceServers, iceTransportPolicy, secret?}
+             members: the ids already there. No polite: for each pair, the one who came
+             later is polite, and the ones already there offer to the newcomer.
+  peer-joined, peer-left {id}
+  offer, answer, candidate {from, ...}   "to" replaced by the sender's id
 """
 
 import json
@@ -74,8 +84,19 @@ def bad_room():
     return ProtocolError("bad-room", BAD_ROOM_MESSAGE)
 
 
-def room_full():
-    return ProtocolError("room-full", "This room already has two people in a call. Try another room.")
+def room_full(size=2):
+    if size == 2:
+        return ProtocolError("room-full", "This room already has two people in a call. Try another room.")
+    return ProtocolError("room-full", f"This group call already has {size} people, its most.")
+
+
+def nobody_with(member_id):
+    return ProtocolError("bad-message", f"Nobody with id {member_id[:16]!r} is in this room.")
+
+
+def peer_event(kind, member_id, group):
+    """peer-joined or peer-left: in a group room it says who."""
+    return message(kind, id=member_id) if group else message(kind)
 
 
 def server_full():
@@ -153,6 +174,16 @@ def parse(frame, max_bytes, expected):
 def check_message(frame, max_bytes):
     """Raise ProtocolError unless `frame` is a message worth relaying."""
     return parse(frame, max_bytes, RELAYED)
+
+
+def addressed(parsed, sender_id):
+    """A group room's message: whom it is for, and the frame they get, which says whom it
+    is from instead."""
+    to = parsed.pop("to", None)
+    _require(isinstance(to, str), f'In a group room, "{parsed["type"]}" needs "to": the id of '
+             'the member it is for.')
+    # "from" last: a client's own "from" must never stand.
+    return to, json.dumps({**parsed, "from": sender_id})
 
 
 def parse_join(frame, max_bytes=4096):

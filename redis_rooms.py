@@ -26,7 +26,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from protocol import ProtocolError, declined, message, nobody_there, room_full
+from protocol import ProtocolError, declined, message, nobody_there, nobody_with, room_full
 from rooms import JOINED, KNOCKING, check_capacity
 
 log = logging.getLogger("signaling.redis")
@@ -34,14 +34,25 @@ log = logging.getLogger("signaling.redis")
 REDIS_CONNECTIONS = 50
 
 # The Lua scripts share this prelude. A room is a hash: each member is a field
-# "<name>@<process>" whose value is "<process> <lease end, ms>"; ":secret" holds the room's
-# secret and ":knock" the knocker, "<member> <process> <lease end, ms>".
-# Besides JSON frames, a process may be told "!admitted <secret>" (its knocker is in) or
-# "!refuse <error code>" (say that error to its person, and close).
+# "<room key>#<id>@<process>" whose value is "<process> <lease end, ms>"; ":secret" holds
+# the room's secret and ":knock" the knocker, "<member> <process> <lease end, ms>".
+# Besides JSON frames, a process may be told "!admitted <secret> <ids already there>" (its
+# knocker is in) or "!refuse <error code>" (say that error to its person, and close).
 PRELUDE = """
 local room = KEYS[1]
+local group = string.find(room, '^signaling:room:group/') ~= nil
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
+
+local function id_of(member)
+  return string.match(member, '#(%x+)@')
+end
+
+-- peer-joined or peer-left: in a group room it says who (protocol.peer_event).
+local function event(kind, member)
+  if group then return '{"type":"' .. kind .. '","id":"' .. id_of(member) .. '"}' end
+  return '{"type":"' .. kind .. '"}'
+end
 
 local function tell_at(process, member, frame)
   redis.call('PUBLISH', 'signaling:process:' .. process, member .. '\\n' .. frame)
@@ -54,21 +65,27 @@ end
 -- The members whose lease runs; lapsed ones are removed and the others told peer-left.
 local function live_members()
   local fields = redis.call('HGETALL', room)
-  local live, lapsed = {}, false
+  local live, lapsed = {}, {}
   for i = 1, #fields, 2 do
     if string.sub(fields[i], 1, 1) ~= ':' then
       if tonumber(string.match(fields[i + 1], '^%S+ (%d+)')) < now then
         redis.call('HDEL', room, fields[i])
-        lapsed = true
+        lapsed[#lapsed + 1] = fields[i]
       else
         live[#live + 1] = {fields[i], fields[i + 1]}
       end
     end
   end
-  if lapsed then
-    for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-left"}') end
+  for _, gone in ipairs(lapsed) do
+    for _, member in ipairs(live) do tell(member[1], member[2], event('peer-left', gone)) end
   end
   return live
+end
+
+local function ids(live)
+  local found = {}
+  for _, member in ipairs(live) do found[#found + 1] = id_of(member[1]) end
+  return found
 end
 
 -- The knocker, {member, process}, if their lease runs; a lapsed knock ends.
@@ -90,23 +107,24 @@ local function end_knock(knock, code)
 end
 """
 
-# ARGV: member, process, lease ms, secret. Returns the people already there, -1: full,
-# -2: knocking.
+# ARGV: member, process, lease ms, secret, room size. Returns {-1} (full), {-2} (knocking),
+# or {the number of people already there, their ids}.
 JOIN = PRELUDE + """
 local live = live_members()
 local knock = live_knock(live)
+local size = tonumber(ARGV[5])
 if #live == 0 then
   if knock then end_knock(knock, 'nobody-there') end
   redis.call('DEL', room)
   redis.call('HSET', room, ':secret', ARGV[4])
 elseif redis.call('HGET', room, ':secret') ~= ARGV[4] then
-  if #live >= 2 or knock then return -1 end
+  if #live >= size or knock then return {-1} end
   redis.call('HSET', room, ':knock', ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. (now + ARGV[3]))
   redis.call('PEXPIRE', room, ARGV[3])
-  tell(live[1][1], live[1][2], '{"type":"knock"}')
-  return -2
-elseif #live >= 2 then
-  return -1
+  for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"knock"}') end
+  return {-2}
+elseif #live >= size then
+  return {-1}
 end
 if knock then
   end_knock(knock, 'room-full')
@@ -114,43 +132,51 @@ if knock then
 end
 redis.call('HSET', room, ARGV[1], ARGV[2] .. ' ' .. (now + ARGV[3]))
 redis.call('PEXPIRE', room, ARGV[3])
-for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-joined"}') end
-return #live
+for _, member in ipairs(live) do tell(member[1], member[2], event('peer-joined', ARGV[1])) end
+return {#live, unpack(ids(live))}
 """
 
-# ARGV: member, "admit" or "decline", lease ms.
+# ARGV: member, "admit" or "decline", lease ms, room size.
 ANSWER = PRELUDE + """
 local live = live_members()
 local knock = live_knock(live)
 if not knock or redis.call('HEXISTS', room, ARGV[1]) == 0 then return 0 end
+for _, member in ipairs(live) do
+  if member[1] ~= ARGV[1] then tell(member[1], member[2], '{"type":"knock-ended"}') end
+end
 if ARGV[2] ~= 'admit' then
   end_knock(knock, 'declined')
   return 0
 end
-if #live >= 2 then
+if #live >= tonumber(ARGV[4]) then
   end_knock(knock, 'room-full')
   return 0
 end
 redis.call('HDEL', room, ':knock')
 redis.call('HSET', room, knock[1], knock[2] .. ' ' .. (now + ARGV[3]))
-tell_at(knock[2], knock[1], '!admitted ' .. redis.call('HGET', room, ':secret'))
-for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-joined"}') end
+tell_at(knock[2], knock[1], table.concat({'!admitted', redis.call('HGET', room, ':secret'), unpack(ids(live))}, ' '))
+for _, member in ipairs(live) do tell(member[1], member[2], event('peer-joined', knock[1])) end
 return 1
 """
 
-# ARGV: member, frame. Returns -1 if the sender is no longer a member.
+# ARGV: member, frame, and in a group room the id it is for. Returns -1 if the sender is
+# no longer a member, -2 if nobody has that id.
 RELAY = PRELUDE + """
 if redis.call('HEXISTS', room, ARGV[1]) == 0 then return -1 end
+local to = ARGV[3]
 local fields = redis.call('HGETALL', room)
 for i = 1, #fields, 2 do
-  if fields[i] ~= ARGV[1] and string.sub(fields[i], 1, 1) ~= ':' then
+  if fields[i] ~= ARGV[1] and string.sub(fields[i], 1, 1) ~= ':' and (not to or id_of(fields[i]) == to) then
     tell(fields[i], fields[i + 1], ARGV[2])
+    if to then return 0 end
   end
 end
+if to then return -2 end
 return 0
 """
 
-# ARGV: member, "quiet" to leave without telling the other (they will see it rejoin).
+# ARGV: member, "quiet" to leave without telling the other (they will see it rejoin; in
+# a group room it comes back with a new id, so the others are always told).
 LEAVE = PRELUDE + """
 local live = live_members()
 local knock = live_knock(live)
@@ -159,8 +185,8 @@ if knock and knock[1] == ARGV[1] then
   for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"knock-ended"}') end
 elseif redis.call('HDEL', room, ARGV[1]) == 1 then
   local live = live_members()
-  if ARGV[2] ~= 'quiet' then
-    for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"peer-left"}') end
+  if ARGV[2] ~= 'quiet' or group then
+    for _, member in ipairs(live) do tell(member[1], member[2], event('peer-left', ARGV[1])) end
   end
   if #live == 0 and knock then end_knock(knock, 'nobody-there') end
 end
@@ -192,7 +218,13 @@ if #live ~= 1 then return false end
 return redis.call('HGET', room, ':secret')
 """
 
-REFUSALS = {"room-full": room_full, "declined": declined, "nobody-there": nobody_there}
+REFUSALS = {"declined": declined, "nobody-there": nobody_there}  # and room-full, which needs a size
+
+
+def parse_admitted(frame):
+    """"!admitted <secret> <ids already there>" -> (secret, ids)."""
+    _, secret, *others = frame.split(" ")
+    return secret, others
 
 
 def unavailable():
@@ -239,9 +271,11 @@ class Person:
     def _pass(self, frame):
         if frame.startswith("!admitted "):
             self.state = "in"
-            self.member.send(self.member.welcome(1, frame.split(" ", 1)[1]))
+            secret, others = parse_admitted(frame)
+            self.member.send(self.member.welcome(others, secret))
         elif frame.startswith("!refuse "):
-            self.member.refuse(REFUSALS[frame.split(" ", 1)[1]]())
+            code = frame.split(" ", 1)[1]
+            self.member.refuse(room_full(self.member.room_size) if code == "room-full" else REFUSALS[code]())
         else:
             self.member.send(frame)
 
@@ -306,47 +340,50 @@ class RedisRooms:
             raise unavailable()
         key = self._key(member)
         with self._lock:
-            rooms_here = {person.member.room for person in self._local.values()}
-            check_capacity(len(self._local), len(rooms_here), member.room not in rooms_here,
+            rooms_here = {person.member.room_key for person in self._local.values()}
+            check_capacity(len(self._local), len(rooms_here), member.room_key not in rooms_here,
                            self.max_people, self.max_rooms)
             person = self._local[key] = Person(member)  # before Redis knows it, for deliveries
         try:
             self._finish_pending_leaves()
             try:
-                peers = self._run("join", member.room, key, self.process, self.lease_ms, secret)
+                found = self._run("join", member.room_key, key, self.process, self.lease_ms, secret,
+                                  member.room_size)
             except ProtocolError:
                 # It may have run before the connection failed: take it back, quietly.
-                self._leave_later(key, member.room, quiet=True)
+                self._leave_later(key, member.room_key, quiet=True)
                 raise
-            if peers == -1:
-                raise room_full()
+            if found[0] == -1:
+                raise room_full(member.room_size)
             if subscription != self._subscriptions or not self._subscribed.is_set():
                 # The subscription was lost meanwhile, and messages for us with it.
-                self._leave_later(key, member.room, quiet=True)
+                self._leave_later(key, member.room_key, quiet=True)
                 raise unavailable()
         except ProtocolError:
             with self._lock:
                 self._local.pop(key)
             raise
-        if peers == -2:
+        if found[0] == -2:
             person.settle("knocking", message("knocking"))
             return KNOCKING
-        person.settle("in", member.welcome(peers))
+        person.settle("in", member.welcome([other.decode() for other in found[1:]]))
         return JOINED
 
     def answer_knock(self, member, admit):
-        self._run("answer", member.room, self._key(member), "admit" if admit else "decline",
-                  self.lease_ms)
+        self._run("answer", member.room_key, self._key(member), "admit" if admit else "decline",
+                  self.lease_ms, member.room_size)
 
-    def relay(self, member, frame):
+    def relay(self, member, frame, to=None):
         key = self._key(member)
         if self._local[key].state != "in":
             return  # a knocker's frames reach nobody
         try:
-            in_room = self._run("relay", member.room, key, frame) == 0
+            relayed = self._run("relay", member.room_key, key, frame, *([to] if to else []))
         except ProtocolError:
-            in_room = False
-        if not in_room:  # Redis was lost, or lost this membership: come back afresh
+            relayed = -1
+        if relayed == -2:
+            raise nobody_with(to)
+        if relayed == -1:  # Redis was lost, or lost this membership: come back afresh
             self._local[key].quiet = True
             raise unavailable()
 
@@ -357,9 +394,9 @@ class RedisRooms:
         if person is None:  # refused at the door
             return
         try:
-            self._run("leave", member.room, key, "quiet" if person.quiet else "")
+            self._run("leave", member.room_key, key, "quiet" if person.quiet else "")
         except ProtocolError:
-            self._leave_later(key, member.room, person.quiet)
+            self._leave_later(key, member.room_key, person.quiet)
 
     def waiting_secret(self, room):
         secret = self._run("waiting", room)
@@ -439,7 +476,7 @@ class RedisRooms:
             rooms = {}
             for key, person in self._local.items():
                 if person.renewed:
-                    rooms.setdefault(person.member.room, []).append(key)
+                    rooms.setdefault(person.member.room_key, []).append(key)
         pipe = self.renewer.pipeline(transaction=False)
         for room, members in rooms.items():
             self.scripts["renew"](keys=[room_key(room)],

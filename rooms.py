@@ -3,16 +3,22 @@ rooms in this process's memory (redis_rooms.RedisRooms keeps the same contract a
 processes).
 
 The promises, whoever implements them:
-- a room has at most two members, however many join at the same instant;
+- a room has at most two members (a group room at most GROUP_SIZE), however many join at
+  the same instant;
 - a room's secret is set by whoever opens it (finds it empty), and only that secret lets
   someone in unasked; anyone else knocks, and is let in only when a member admits them;
   until then nothing from the room reaches them;
-- one knock at a time; a knocker who leaves is forgotten, a link holder who arrives
-  meanwhile goes in and the knocker is told the room is full;
+- one knock at a time, which every member hears and any may answer; a knocker who
+  leaves is forgotten, a link holder who arrives meanwhile goes in and the knocker is
+  told the room is full;
 - each person gets events in the order they happened (peer-left before a new
   peer-joined, their welcome before anything relayed to them).
 Messages go into the members' mailboxes, which never block: the lock here guards
 membership, never a socket.
+
+A member (signaling.Member) brings what the registry needs to know of it: `room_key`
+(the room's name, or "group/<name>": group rooms are apart from 1:1 rooms of the same
+name), `room_size` (2, or GROUP_SIZE), `group` and `id`.
 """
 
 import secrets
@@ -20,7 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
-from protocol import message, nobody_there, room_full, server_full, declined
+from protocol import declined, message, nobody_there, nobody_with, peer_event, room_full, server_full
 
 JOINED = "joined"
 KNOCKING = "knocking"
@@ -32,10 +38,13 @@ class Registry(Protocol):
         they got "knocking", the member waiting got "knock"); ProtocolError otherwise."""
 
     def answer_knock(self, member, admit: bool) -> None:
-        """`member` lets the knocker in, or sends them away; nothing if nobody knocks."""
+        """`member` lets the knocker in, or sends them away; nothing if nobody knocks. The
+        other members (in a group room) hear "knock-ended": one answer is enough."""
 
-    def relay(self, member, frame: str) -> None:
-        """Pass `frame` to the other member; nothing if `member` is not a member."""
+    def relay(self, member, frame: str, to: Optional[str] = None) -> None:
+        """Pass `frame` to the other member, or in a group room to the member whose id is
+        `to` (ProtocolError bad-message if nobody has it); nothing if `member` is not a
+        member."""
 
     def leave(self, member) -> None:
         """Take `member` out (a member, a knocker, or neither) and tell who stays."""
@@ -58,6 +67,7 @@ def same_secret(a, b):
 @dataclass
 class Room:
     secret: str
+    size: int
     members: list = field(default_factory=list)
     knocker: object = None
 
@@ -72,17 +82,17 @@ class MemoryRooms:
 
     def join(self, member, secret):
         with self._lock:
-            room = self._rooms.get(member.room)
+            room = self._rooms.get(member.room_key)
             if room is not None and not same_secret(room.secret, secret):
                 return self._knock(room, member)
             opens = room is None
             check_capacity(self._people, len(self._rooms), opens, self.max_people, self.max_rooms)
             if opens:
-                room = self._rooms[member.room] = Room(secret)
-            elif len(room.members) == 2:
-                raise room_full()
+                room = self._rooms[member.room_key] = Room(secret, member.room_size)
+            elif len(room.members) >= room.size:
+                raise room_full(room.size)
             if room.knocker is not None:  # someone with the link beats the knock
-                room.knocker.refuse(room_full())
+                room.knocker.refuse(room_full(room.size))
                 room.knocker = None
                 for other in room.members:
                     other.send(message("knock-ended"))
@@ -90,43 +100,53 @@ class MemoryRooms:
             return JOINED
 
     def _knock(self, room, member):
-        if len(room.members) == 2 or room.knocker is not None:
-            raise room_full()
+        if len(room.members) >= room.size or room.knocker is not None:
+            raise room_full(room.size)
         room.knocker = member
         member.send(message("knocking"))
-        room.members[0].send(message("knock"))
+        for other in room.members:
+            other.send(message("knock"))
         return KNOCKING
 
     def _add(self, room, member, secret=None):
+        others = [other.id for other in room.members]
         room.members.append(member)
         self._people += 1
-        member.send(member.welcome(len(room.members) - 1, secret))
+        member.send(member.welcome(others, secret))
         for other in room.members[:-1]:
-            other.send(message("peer-joined"))
+            other.send(peer_event("peer-joined", member.id, member.group))
 
     def answer_knock(self, member, admit):
         with self._lock:
-            room = self._rooms.get(member.room)
+            room = self._rooms.get(member.room_key)
             if room is None or member not in room.members or room.knocker is None:
                 return  # it ended meanwhile
             knocker, room.knocker = room.knocker, None
+            for other in room.members:
+                if other is not member:
+                    other.send(message("knock-ended"))
             if not admit:
                 knocker.refuse(declined())
                 return
             # The one let in gets the secret: their page then rejoins by itself.
             self._add(room, knocker, room.secret)
 
-    def relay(self, member, frame):
+    def relay(self, member, frame, to=None):
         with self._lock:
-            room = self._rooms.get(member.room)
-            if room is not None and member in room.members:
-                for other in room.members:
-                    if other is not member:
-                        other.send(frame)
+            room = self._rooms.get(member.room_key)
+            if room is None or member not in room.members:
+                return
+            for other in room.members:
+                if other is not member and to in (None, other.id):
+                    other.send(frame)
+                    if to is not None:
+                        return
+            if to is not None:
+                raise nobody_with(to)
 
     def leave(self, member):
         with self._lock:
-            room = self._rooms.get(member.room)
+            room = self._rooms.get(member.room_key)
             if room is None:
                 return
             if room.knocker is member:
@@ -139,13 +159,13 @@ class MemoryRooms:
             room.members.remove(member)
             self._people -= 1
             for other in room.members:
-                other.send(message("peer-left"))
+                other.send(peer_event("peer-left", member.id, member.group))
             if not room.members:
                 if room.knocker is not None:
                     room.knocker.refuse(nobody_there())
-                del self._rooms[member.room]
+                del self._rooms[member.room_key]
 
     def waiting_secret(self, room):
         with self._lock:
-            found = self._rooms.get(room)
+            found = self._rooms.get(room)  # a 1:1 room: the echo peer joins no group
             return found.secret if found is not None and len(found.members) == 1 else None

@@ -43,6 +43,9 @@ DEFAULTS = dict(
     # Per client address: new sockets and echo requests a minute, sockets open at once.
     JOINS_PER_MINUTE=30,
     SOCKETS_PER_ADDRESS=20,
+    # The most people in a group room (/group/<room>): each sends their video to every
+    # other (a mesh), so past about four a browser's upload and CPU run out.
+    GROUP_SIZE=4,
     # What one process holds (each socket is a thread).
     MAX_ROOMS=500,
     MAX_PEOPLE=1000,
@@ -68,7 +71,7 @@ LISTS = {"ICE_SERVERS", "TURN_URLS", "ALLOWED_ORIGINS"}
 STRINGS = {"SECRET_KEY", "TURN_SECRET", "ICE_TRANSPORT_POLICY", "ECHO_SERVER_URL", "REDIS_URL"}
 POSITIVE = {"MAX_MESSAGE_BYTES", "OUTBOX_BYTES", "STALL_SECONDS",
             "JOIN_SECONDS", "PING_INTERVAL", "MESSAGE_BURST", "MESSAGE_RATE", "JOINS_PER_MINUTE",
-            "SOCKETS_PER_ADDRESS", "MAX_ROOMS", "MAX_PEOPLE", "ECHO_SECONDS", "ECHO_OFFER_SECONDS", "REDIS_LEASE_SECONDS"}
+            "SOCKETS_PER_ADDRESS", "GROUP_SIZE", "MAX_ROOMS", "MAX_PEOPLE", "ECHO_SECONDS", "ECHO_OFFER_SECONDS", "REDIS_LEASE_SECONDS"}
 NOT_NEGATIVE = {"PROXIES", "ECHO_PEERS", "ECHO_PEERS_PER_ADDRESS"}
 NUMBERS = {"TURN_CREDENTIAL_SECONDS"}  # below 0 in a test of expired credentials
 
@@ -121,6 +124,8 @@ def check_settings(config):
     for origin in config["ALLOWED_ORIGINS"]:
         if not isinstance(origin, str) or origin_of(origin) is None:
             _fail("ALLOWED_ORIGINS", f"{origin!r} is not scheme://host[:port]")
+    if not isinstance(config["GROUP_SIZE"], int) or config["GROUP_SIZE"] < 3:
+        _fail("GROUP_SIZE", f"a group is 3 people or more, got {config['GROUP_SIZE']}")
     if config["ICE_TRANSPORT_POLICY"] not in ("all", "relay"):
         _fail("ICE_TRANSPORT_POLICY", "expected \"all\" or \"relay\"")
     if not all(isinstance(server, dict) and "urls" in server for server in config["ICE_SERVERS"]):

@@ -1,6 +1,6 @@
 """One person's visit to the signaling server: their join (with the room's secret), their
 knock if they lack it, then the relay of their offer, answer and candidates to the other
-person, until they leave. The messages are those of protocol.py; who is in which room is
+person (in a group room, to the member they name), until they leave. The messages are those of protocol.py; who is in which room is
 the registry's job (rooms.py, redis_rooms.py).
 
 flask-sock gives each socket a thread of its own. That thread only reads; what the person
@@ -20,8 +20,8 @@ from simple_websocket import ConnectionClosed
 
 from ice import ice_servers
 from mailbox import Mailbox
-from protocol import (KNOCK_ANSWERS, RELAYED, ProtocolError, bad_room, is_valid_room, message,
-                      parse, parse_join, rate_limited)
+from protocol import (KNOCK_ANSWERS, RELAYED, ProtocolError, addressed, bad_room, is_valid_room,
+                      message, parse, parse_join, rate_limited)
 from rooms import KNOCKING
 
 CLOSE_HANDSHAKE_SECONDS = 5
@@ -70,12 +70,16 @@ class PrefixedLog(logging.LoggerAdapter):
 class Member:
     """One person's socket: what they are sent goes through their mailbox."""
 
-    def __init__(self, connection, room, config):
+    def __init__(self, connection, room, config, group=False):
         self.connection = connection
         # Checked before it reaches a log line: no client input may forge or split one.
         self.room = room if is_valid_room(room) else None
+        self.group = group
+        # Where the registries keep the room: a group room is apart from a 1:1 room of its name.
+        self.room_key = f"group/{self.room}" if group and self.room else self.room
+        self.room_size = config["GROUP_SIZE"] if group else 2
         self.id = secrets.token_hex(4)
-        self.name = f"{self.room or '(bad room name)'}#{self.id}"
+        self.name = f"{self.room_key or '(bad room name)'}#{self.id}"
         self.log = PrefixedLog(log, {"prefix": f"[{self.name}]"})
         self.config = config
         self.mailbox = Mailbox(connection, config["OUTBOX_BYTES"], self.cut_off, self.log)
@@ -84,14 +88,17 @@ class Member:
     def send(self, frame):
         self.mailbox.put(frame)
 
-    def welcome(self, peers, secret=None):
-        """You are in, with `peers` already there. `secret` goes to someone let in by a
-        knock, who did not bring it."""
+    def welcome(self, others, secret=None):
+        """You are in, with `others` (their ids) already there. `secret` goes to someone
+        let in by a knock, who did not bring it."""
         config = self.config
-        # The one already there is polite: it yields when both offer at once.
-        fields = dict(room=self.room, peers=peers, polite=peers == 0,
-                      iceServers=ice_servers(config), iceTransportPolicy=config["ICE_TRANSPORT_POLICY"],
-                      echoToken=echo_token(config["SECRET_KEY"], self.room, secret or self.secret))
+        fields = dict(room=self.room, iceServers=ice_servers(config),
+                      iceTransportPolicy=config["ICE_TRANSPORT_POLICY"])
+        if self.group:  # for each pair, the one who came later is polite
+            fields.update(id=self.id, members=others, size=self.room_size)
+        else:  # the one already there is polite: it yields when both offer at once
+            fields.update(peers=len(others), polite=not others,
+                          echoToken=echo_token(config["SECRET_KEY"], self.room, secret or self.secret))
         if secret is not None:
             fields["secret"] = secret
         return message("welcome", **fields)
@@ -129,8 +136,9 @@ class Member:
             pass  # already gone
 
 
-def serve(connection, room, rooms, config):
-    """One person's whole visit: join, relay until they leave, then tell the other."""
+def serve(connection, room, rooms, config, group=False):
+    """One person's whole visit: join, relay until they leave, then tell the other (in a
+    group room, the others)."""
     raw = connection.sock
     # Send each message at once: with Nagle's algorithm on, the tail of an offer waits
     # for the browser's delayed ACK, 40 ms on Linux, twice per offer/answer round trip.
@@ -143,7 +151,7 @@ def serve(connection, room, rooms, config):
     # What waits for a slow reader stays in their mailbox, counted, not in kernel buffers
     # that grow to megabytes on their own.
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
-    member = Member(connection, room, config)
+    member = Member(connection, room, config, group)
     try:
         visit(member, rooms, config)
     except ConnectionClosed:
@@ -199,17 +207,21 @@ EXPECTED = {**RELAYED, **KNOCK_ANSWERS}
 
 
 def relay(member, rooms, config):
-    """Pass each valid frame, unchanged, to the other person; answer bad ones with an error.
-    Admit and decline answer a knock. A knocker's own frames reach nobody."""
+    """Pass each valid frame, unchanged, to the other person (in a group room, to the one
+    it names, saying whom it is from); answer bad ones with an error. Admit and decline
+    answer a knock. A knocker's own frames reach nobody."""
     limit = RateLimit(config["MESSAGE_RATE"], config["MESSAGE_BURST"])
     while True:
         frame = member.connection.receive()  # raises ConnectionClosed when they leave
         try:
             if not limit.allow():
                 raise rate_limited()
-            kind = parse(frame, config["MAX_MESSAGE_BYTES"], EXPECTED)["type"]
-            if kind in KNOCK_ANSWERS:
-                rooms.answer_knock(member, admit=kind == "admit")
+            parsed = parse(frame, config["MAX_MESSAGE_BYTES"], EXPECTED)
+            if parsed["type"] in KNOCK_ANSWERS:
+                rooms.answer_knock(member, admit=parsed["type"] == "admit")
+            elif member.group:
+                to, addressed_frame = addressed(parsed, member.id)
+                rooms.relay(member, addressed_frame, to)
             else:
                 rooms.relay(member, frame)
         except ProtocolError as error:

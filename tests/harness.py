@@ -274,7 +274,8 @@ def an_offer():
 
 def join_at_once(urls):
     """Open a signaling socket to each of `urls` at the same instant; return the clients
-    and what each was told first: "welcome", or the code of the error."""
+    (each with the message it was told `first`) and what that was: "welcome", or the code
+    of the error."""
     start = threading.Barrier(len(urls))
     clients = [None] * len(urls)
     answers = [None] * len(urls)
@@ -282,7 +283,7 @@ def join_at_once(urls):
     def join(i):
         start.wait()
         clients[i] = SignalingClient(urls[i])
-        first = clients[i].receive()
+        first = clients[i].first = clients[i].receive()
         answers[i] = first.get("code", first["type"])
 
     threads = [threading.Thread(target=join, args=(i,)) for i in range(len(urls))]
