@@ -144,6 +144,9 @@
     return JSON.stringify({
       connectionStates: pc?.connectionStates, signalingState: pc?.signalingState,
       presentedFrames: document.querySelector(selector) && presentedFrames(selector),
+      // Where the <video> is: Chromium presents no frames of one scrolled out of view.
+      box: document.querySelector(selector)?.getBoundingClientRect().toJSON(),
+      viewport: [innerWidth, innerHeight],
       video: pick(video, ['packetsReceived', 'packetsLost', 'framesDecoded', 'keyFramesDecoded',
                           'pliCount', 'nackCount', 'frameWidth', 'frameHeight']),
       pair: await selectedCandidatePair(),
