@@ -27,7 +27,7 @@ def people(new_context):
         assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
 
 
-def all_see_and_hear_each_other(group, frames=30):
+def all_see_and_hear_each_other(group, frames=10):
     for someone in group:
         others = [other for other in group if other is not someone]
         someone.expect_people(len(group))
@@ -50,7 +50,7 @@ def test_three_then_four_see_and_hear_everyone_and_a_fifth_is_turned_away(people
     cara.join_group(room)
     all_see_and_hear_each_other([ana, ben, cara])
     dan.join_group(room)
-    all_see_and_hear_each_other([ana, ben, cara, dan], frames=15)
+    all_see_and_hear_each_other([ana, ben, cara, dan])
     eve.join_group(room)
     eve.expect_state("full")
     expect(eve.status).to_contain_text("full")
@@ -69,7 +69,7 @@ def test_when_one_of_four_leaves_the_others_go_on(people, room):
     ben.expect_state("idle")
     for someone in (ana, cara, dan):
         expect(someone.page.locator(f'[data-peer-id="{ben_id}"]')).to_have_count(0)
-    all_see_and_hear_each_other([ana, cara, dan], frames=15)
+    all_see_and_hear_each_other([ana, cara, dan])
     # Ben's connections are closed, not left to time out.
     for someone in (ana, cara, dan):
         assert someone.page.evaluate(
@@ -80,20 +80,20 @@ def test_two_newcomers_at_once_both_connect_to_everyone(people, room):
     ana, ben, cara, dan = people("ana", "ben", "cara", "dan")
     ana.join_group(room)
     ben.join_group(room)
-    all_see_and_hear_each_other([ana, ben], frames=10)
+    all_see_and_hear_each_other([ana, ben])
     for someone in (cara, dan):
         someone.open_group(room)
     # Both press Join in the same instant: neither page waits for the other's click.
     for someone in (cara, dan):
         someone.page.evaluate("document.getElementById('join-button').click()")
-    all_see_and_hear_each_other([ana, ben, cara, dan], frames=15)
+    all_see_and_hear_each_other([ana, ben, cara, dan])
 
 
 def test_mute_silences_every_connection_and_chat_reaches_everyone(people, room):
     ana, ben, cara = people("ana", "ben", "cara")
     for someone in (ana, ben, cara):
         someone.join_group(room)
-    all_see_and_hear_each_other([ana, ben, cara], frames=10)
+    all_see_and_hear_each_other([ana, ben, cara])
     ana.click("Mute")
     expect(ana.page.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")
     for someone in (ben, cara):
@@ -119,7 +119,7 @@ def test_a_knock_is_answered_by_any_member(people, room):
     ana, ben, cara = people("ana", "ben", "cara")
     ana.join_group(room)
     ben.join_group(room)
-    all_see_and_hear_each_other([ana, ben], frames=10)
+    all_see_and_hear_each_other([ana, ben])
     cara.join_group(room, secret=None)  # typed the name: no secret
     cara.expect_state("knocking")
     for someone in (ana, ben):
@@ -127,7 +127,7 @@ def test_a_knock_is_answered_by_any_member(people, room):
     ben.click("Admit")  # Ben, who came second
     for someone in (ana, ben):
         expect(someone.page.get_by_role("alertdialog")).to_be_hidden()
-    all_see_and_hear_each_other([ana, ben, cara], frames=10)
+    all_see_and_hear_each_other([ana, ben, cara])
     assert cara.page.url.endswith(ana.page.url.split("/", 3)[3])  # the room's link, secret and all
 
 
