@@ -89,7 +89,7 @@ def test_two_newcomers_at_once_both_connect_to_everyone(people, room):
     all_see_and_hear_each_other([ana, ben, cara, dan])
 
 
-def test_mute_silences_every_connection_and_chat_reaches_everyone(people, room):
+def test_mute_silences_every_connection_chat_reaches_everyone_and_stats_show_each(people, room):
     ana, ben, cara = people("ana", "ben", "cara")
     for someone in (ana, ben, cara):
         someone.join_group(room)
@@ -113,6 +113,11 @@ def test_mute_silences_every_connection_and_chat_reaches_everyone(people, room):
     # Who wrote it, by the name their tile has; the ✓ once everyone has it.
     assert ben.page.locator("#chat-messages li.them").first.get_attribute("data-name").endswith(ana.id)
     expect(ana.page.locator("#chat-messages li.me.delivered")).to_have_count(1)
+    # The stats panel reads one connection at a time, chosen by the person's name.
+    ana.click("Stats")
+    expect(ana.page.locator("#stats-peer option")).to_have_count(2)
+    ana.page.get_by_label("With").select_option(cara.id)
+    expect(ana.page.locator('[data-stat="picture"]')).to_contain_text("×")
 
 
 def test_a_knock_is_answered_by_any_member(people, room):
