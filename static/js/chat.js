@@ -1,5 +1,6 @@
 // Chat: text over an RTCDataChannel, from one browser straight to the other; the signaling
 // server never sees it. Each message is acknowledged, so the sender sees it was delivered.
+// In a group call (group.js) each other person has a channel, and a message goes over all.
 
 import { t } from './i18n.js';
 

@@ -147,7 +147,8 @@ const sessionEvents = {
   signalingLost: (retryInMs) => setStatus('reconnecting',
     t('Lost the signaling server; trying again in {seconds} s…', { seconds: (retryInMs / 1000).toFixed(1) })),
   secret: takeSecret,
-  signal: () => {},
+  // Every signaling message in and out, as a "signal" event on document (as call.js does).
+  signal: (direction, message) => document.dispatchEvent(new CustomEvent('signal', { detail: { direction, message } })),
 };
 
 // How many are here, and whether every connection is up.
