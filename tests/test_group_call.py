@@ -136,6 +136,27 @@ def test_a_knock_is_answered_by_any_member(people, room):
     assert cara.page.url.endswith(ana.page.url.split("/", 3)[3])  # the room's link, secret and all
 
 
+def test_a_page_that_loses_the_signaling_server_comes_back_and_reconnects_to_everyone(people, room):
+    ana, ben, cara = people("ana", "ben", "cara")
+    sockets = []  # Cara's signaling sockets, passed through Playwright to the server
+
+    def pass_through(socket):
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    cara.page.route_web_socket(re.compile(r"/ws/group/"), pass_through)
+    for someone in (ana, ben, cara):
+        someone.join_group(room)
+    all_see_and_hear_each_other([ana, ben, cara])
+    old_id = cara.id
+    sockets[-1].close()  # as if the server went away: Cara's page tries again by itself
+    expect(cara.page.locator("#local-name")).not_to_contain_text(old_id)
+    for someone in (ana, ben):  # a new id: her old connections are closed, new ones made
+        expect(someone.page.locator(f'[data-peer-id="{old_id}"]')).to_have_count(0)
+    all_see_and_hear_each_other([ana, ben, cara])
+    assert len(sockets) == 2
+
+
 @pytest.mark.parametrize("width, height", [(360, 740), (1280, 800)], ids=["phone", "desktop"])
 def test_the_tiles_fit_a_phone_and_a_desktop(people, room, width, height):
     ana, ben, cara = people("ana", "ben", "cara")
