@@ -5,7 +5,7 @@ camera and microphone, as everywhere; a few people at a time, as the machine is 
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError, expect
 
 from harness import GroupPerson
 
@@ -155,6 +155,36 @@ def test_a_page_that_loses_the_signaling_server_comes_back_and_reconnects_to_eve
         expect(someone.page.locator(f'[data-peer-id="{old_id}"]')).to_have_count(0)
     all_see_and_hear_each_other([ana, ben, cara])
     assert len(sockets) == 2
+
+
+def wait_for_shape_from(someone, other, width_over_height):
+    """The shape of `other`'s picture on `someone`'s screen (its size ramps up; its shape does not)."""
+    try:
+        someone.page.wait_for_function(
+            "([selector, ratio]) => { const v = document.querySelector(selector);"
+            " return v?.videoHeight > 0 && Math.abs(v.videoWidth / v.videoHeight - ratio) < 0.02; }",
+            arg=[someone.video_of(other), width_over_height])
+    except TimeoutError as timeout:
+        raise AssertionError(f"{someone.name} never saw {other.name}'s picture "
+                             f"{width_over_height:.2f} wide for 1 high") from timeout
+
+
+def test_a_shared_screen_reaches_everyone_and_whoever_joins_meanwhile(people, room):
+    ana, ben, cara, dan = people("ana", "ben", "cara", "dan")
+    for someone in (ana, ben, cara):
+        someone.join_group(room)
+    all_see_and_hear_each_other([ana, ben, cara])
+    ana.click("Share screen")
+    expect(ana.page.get_by_role("button", name="Stop sharing")).to_have_attribute("aria-pressed", "true")
+    for someone in (ben, cara):
+        wait_for_shape_from(someone, ana, 16 / 9)  # Chromium's fake screen is 1280x720; the camera 4:3
+    dan.join_group(room)
+    dan.expect_people(4)
+    wait_for_shape_from(dan, ana, 16 / 9)
+    dan.wait_for_frames_from(ana, 10)
+    ana.click("Stop sharing")
+    for someone in (ben, cara, dan):
+        wait_for_shape_from(someone, ana, 4 / 3)
 
 
 @pytest.mark.parametrize("width, height", [(360, 740), (1280, 800)], ids=["phone", "desktop"])
