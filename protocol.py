@@ -43,6 +43,8 @@ ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BAD_ROOM_MESSAGE = "A room name is 1 to 64 letters, digits, '-' or '_'."
 # 128 bits in base64url is 22 characters: accept 22 (what pages make) to 64.
 SECRET = re.compile(r"[A-Za-z0-9_-]{22,64}")
+# A member's id in a group room: 8 hex digits, new for every socket (signaling.Member).
+MEMBER_ID = re.compile(r"[0-9a-f]{8}")
 
 # The errors after which the server closes the socket, with their WebSocket close codes
 # (RFC 6455: 1008 policy violation, 1009 message too big, 1013 try again later).
@@ -149,8 +151,14 @@ def _check_nothing(message):
 
 # Passed unchanged to the other person.
 RELAYED = {"offer": _check_description, "answer": _check_description, "candidate": _check_candidate}
+# What of each a group room passes on: nothing else a client adds.
+RELAYED_FIELDS = {"offer": "sdp", "answer": "sdp", "candidate": "candidate"}
 # Answers to a knock, for the server itself.
 KNOCK_ANSWERS = {"admit": _check_nothing, "decline": _check_nothing}
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: a browser's JSON.parse refuses them
 
 
 def parse(frame, max_bytes, expected):
@@ -159,7 +167,7 @@ def parse(frame, max_bytes, expected):
     _require(isinstance(frame, str), "Send JSON in text frames, not binary frames.")
     _require(len(frame.encode()) <= max_bytes, f"A message may be at most {max_bytes} bytes.", "too-large")
     try:
-        parsed = json.loads(frame)
+        parsed = json.loads(frame, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         raise ProtocolError("bad-json", "That was not valid JSON.") from None
     _require(isinstance(parsed, dict), "A message must be a JSON object.")
@@ -179,11 +187,14 @@ def check_message(frame, max_bytes):
 def addressed(parsed, sender_id):
     """A group room's message: whom it is for, and the frame they get, which says whom it
     is from instead."""
-    to = parsed.pop("to", None)
-    _require(isinstance(to, str), f'In a group room, "{parsed["type"]}" needs "to": the id of '
-             'the member it is for.')
-    # "from" last: a client's own "from" must never stand.
-    return to, json.dumps({**parsed, "from": sender_id})
+    to = parsed.get("to")
+    _require(isinstance(to, str) and MEMBER_ID.fullmatch(to) is not None,
+             f'In a group room, "{parsed["type"]}" needs "to": the id of the member it is for.')
+    field = RELAYED_FIELDS[parsed["type"]]
+    # Rebuilt from what it must hold: a client's own "from", or anything else, never passes.
+    # Non-ASCII stays itself, so the frame is no larger than the one sent.
+    return to, json.dumps({"type": parsed["type"], field: parsed[field], "from": sender_id},
+                          ensure_ascii=False, separators=(",", ":"))
 
 
 def parse_join(frame, max_bytes=4096):

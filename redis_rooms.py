@@ -35,7 +35,7 @@ REDIS_CONNECTIONS = 50
 
 # The Lua scripts share this prelude. A room is a hash: each member is a field
 # "<room key>#<id>@<process>" whose value is "<process> <lease end, ms>"; ":secret" holds
-# the room's secret and ":knock" the knocker, "<member> <process> <lease end, ms>".
+# the room's secret, ":size" its size, and ":knock" the knocker, "<member> <process> <lease end, ms>".
 # Besides JSON frames, a process may be told "!admitted <secret> <ids already there>" (its
 # knocker is in) or "!refuse <error code>" (say that error to its person, and close).
 PRELUDE = """
@@ -43,6 +43,11 @@ local room = KEYS[1]
 local group = string.find(room, '^signaling:room:group/') ~= nil
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
+
+-- 2, or GROUP_SIZE for a group room: set by whoever opened it.
+local function room_size()
+  return tonumber(redis.call('HGET', room, ':size'))
+end
 
 local function id_of(member)
   return string.match(member, '#(%x+)@')
@@ -107,23 +112,22 @@ local function end_knock(knock, code)
 end
 """
 
-# ARGV: member, process, lease ms, secret, room size. Returns {-1} (full), {-2} (knocking),
+# ARGV: member, process, lease ms, secret, the room's size if it opens. Returns {-1} (full), {-2} (knocking),
 # or {the number of people already there, their ids}.
 JOIN = PRELUDE + """
 local live = live_members()
 local knock = live_knock(live)
-local size = tonumber(ARGV[5])
 if #live == 0 then
   if knock then end_knock(knock, 'nobody-there') end
   redis.call('DEL', room)
-  redis.call('HSET', room, ':secret', ARGV[4])
+  redis.call('HSET', room, ':secret', ARGV[4], ':size', ARGV[5])
 elseif redis.call('HGET', room, ':secret') ~= ARGV[4] then
-  if #live >= size or knock then return {-1} end
+  if #live >= room_size() or knock then return {-1} end
   redis.call('HSET', room, ':knock', ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. (now + ARGV[3]))
   redis.call('PEXPIRE', room, ARGV[3])
   for _, member in ipairs(live) do tell(member[1], member[2], '{"type":"knock"}') end
   return {-2}
-elseif #live >= size then
+elseif #live >= room_size() then
   return {-1}
 end
 if knock then
@@ -136,7 +140,7 @@ for _, member in ipairs(live) do tell(member[1], member[2], event('peer-joined',
 return {#live, unpack(ids(live))}
 """
 
-# ARGV: member, "admit" or "decline", lease ms, room size.
+# ARGV: member, "admit" or "decline", lease ms.
 ANSWER = PRELUDE + """
 local live = live_members()
 local knock = live_knock(live)
@@ -148,7 +152,7 @@ if ARGV[2] ~= 'admit' then
   end_knock(knock, 'declined')
   return 0
 end
-if #live >= tonumber(ARGV[4]) then
+if #live >= room_size() then
   end_knock(knock, 'room-full')
   return 0
 end
@@ -371,14 +375,14 @@ class RedisRooms:
 
     def answer_knock(self, member, admit):
         self._run("answer", member.room_key, self._key(member), "admit" if admit else "decline",
-                  self.lease_ms, member.room_size)
+                  self.lease_ms)
 
     def relay(self, member, frame, to=None):
         key = self._key(member)
         if self._local[key].state != "in":
             return  # a knocker's frames reach nobody
         try:
-            relayed = self._run("relay", member.room_key, key, frame, *([to] if to else []))
+            relayed = self._run("relay", member.room_key, key, frame, *([] if to is None else [to]))
         except ProtocolError:
             relayed = -1
         if relayed == -2:

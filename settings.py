@@ -124,8 +124,8 @@ def check_settings(config):
     for origin in config["ALLOWED_ORIGINS"]:
         if not isinstance(origin, str) or origin_of(origin) is None:
             _fail("ALLOWED_ORIGINS", f"{origin!r} is not scheme://host[:port]")
-    if not isinstance(config["GROUP_SIZE"], int) or config["GROUP_SIZE"] < 3:
-        _fail("GROUP_SIZE", f"a group is 3 people or more, got {config['GROUP_SIZE']}")
+    if not isinstance(config["GROUP_SIZE"], int) or not 3 <= config["GROUP_SIZE"] <= 8:
+        _fail("GROUP_SIZE", f"a group is 3 to 8 people (each sends to every other), got {config['GROUP_SIZE']}")
     if config["ICE_TRANSPORT_POLICY"] not in ("all", "relay"):
         _fail("ICE_TRANSPORT_POLICY", "expected \"all\" or \"relay\"")
     if not all(isinstance(server, dict) and "urls" in server for server in config["ICE_SERVERS"]):

@@ -78,7 +78,7 @@ class Member:
         # Where the registries keep the room: a group room is apart from a 1:1 room of its name.
         self.room_key = f"group/{self.room}" if group and self.room else self.room
         self.room_size = config["GROUP_SIZE"] if group else 2
-        self.id = secrets.token_hex(4)
+        self.id = secrets.token_hex(4)  # protocol.MEMBER_ID
         self.name = f"{self.room_key or '(bad room name)'}#{self.id}"
         self.log = PrefixedLog(log, {"prefix": f"[{self.name}]"})
         self.config = config
@@ -92,12 +92,11 @@ class Member:
         """You are in, with `others` (their ids) already there. `secret` goes to someone
         let in by a knock, who did not bring it."""
         config = self.config
-        fields = dict(room=self.room, iceServers=ice_servers(config),
-                      iceTransportPolicy=config["ICE_TRANSPORT_POLICY"])
+        ice = dict(iceServers=ice_servers(config), iceTransportPolicy=config["ICE_TRANSPORT_POLICY"])
         if self.group:  # for each pair, the one who came later is polite
-            fields.update(id=self.id, members=others, size=self.room_size)
+            fields = dict(room=self.room, id=self.id, members=others, size=self.room_size, **ice)
         else:  # the one already there is polite: it yields when both offer at once
-            fields.update(peers=len(others), polite=not others,
+            fields = dict(room=self.room, peers=len(others), polite=not others, **ice,
                           echoToken=echo_token(config["SECRET_KEY"], self.room, secret or self.secret))
         if secret is not None:
             fields["secret"] = secret

@@ -1,7 +1,8 @@
 """Take the screenshot of each build-along step (tutorial/steps/*/screenshot.png) from the
 step itself: its server started as its page says, Chromium with fake media driving it.
 
-    .venv/bin/python scripts/step_screenshots.py
+    .venv/bin/python scripts/step_screenshots.py            # every step
+    .venv/bin/python scripts/step_screenshots.py 06-group   # only those named
 """
 
 import subprocess
@@ -46,14 +47,32 @@ def call(new_person):
     return ben
 
 
+def group(new_person):
+    """Three people; the last one's page, with a video of each of the two others."""
+    ana, ben, cleo = new_person("ana"), new_person("ben"), new_person("cleo")
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.click("Join")
+    ben.expect_state("connected")
+    cleo.click("Join")
+    cleo.page.wait_for_function("document.querySelectorAll('video[data-id]').length === 2")
+    cleo.expect_state("connected")
+    for id in cleo.page.evaluate("[...document.querySelectorAll('video[data-id]')].map((v) => v.dataset.id)"):
+        cleo.wait_for_frames(f'video[data-id="{id}"]')
+    return cleo
+
+
 SHOTS = {"01-camera": camera, "02-peer-connection": peer_connection,
-         "03-signaling": call, "04-call": call}
+         "03-signaling": call, "04-call": call, "06-group": group}
+# A page taller than the others: its videos are a grid of two rows.
+VIEWPORTS = {"06-group": {"width": 800, "height": 480}}
 
 
 def main():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=FAKE_MEDIA_ARGS)
-        for step, shot in SHOTS.items():
+        for step in sys.argv[1:] or SHOTS:
+            shot = SHOTS[step]
             port = free_port()
             server = subprocess.Popen([sys.executable, "-m", "flask", "--app",
                                        f"tutorial/steps/{step}/server", "run", "--port", str(port)],
@@ -61,7 +80,7 @@ def main():
             contexts = []
 
             def new_person(name):
-                contexts.append(browser.new_context(viewport=VIEWPORT))
+                contexts.append(browser.new_context(viewport=VIEWPORTS.get(step, VIEWPORT)))
                 someone = Person(contexts[-1], name)
                 someone.page.goto(f"http://127.0.0.1:{port}/")
                 return someone

@@ -3,6 +3,8 @@ admission of at most GROUP_SIZE, spoken by real WebSocket clients to live server
 runs against both registries: this process's memory, and Redis shared by two processes
 (people then alternate between the two)."""
 
+import json
+
 import pytest
 
 from harness import SignalingClient as Client, join_at_once
@@ -76,10 +78,22 @@ def test_a_message_for_nobody_gets_an_error_and_the_socket_stays(three):
     (ana, ben, _), (_, ben_id, _) = three
     ana.send({**OFFER, "to": "0123abcd"})
     assert "0123abcd" in ana.expect_error("bad-message")["message"]
-    ana.send(OFFER)  # a group room's messages must say whom they are for
-    assert '"to"' in ana.expect_error("bad-message")["message"]
+    for to in (None, "", "everyone", 7):  # a group room's messages must say whom they are for
+        ana.send({**OFFER, "to": to})
+        assert '"to"' in ana.expect_error("bad-message")["message"], to
     ana.send({**OFFER, "to": ben_id})
     assert ben.expect("offer")["sdp"] == OFFER["sdp"]
+
+
+def test_only_what_a_message_must_hold_is_passed_on_and_no_larger(three):
+    (ana, ben, _), (ana_id, ben_id, _) = three
+    sdp = "v=0 " + "😀" * 1000
+    ana.send('{"type": "offer", "to": "%s", "sdp": "%s", "id": "zz", "peers": 9}' % (ben_id, sdp))
+    frame = ben.ws.recv()
+    assert json.loads(frame) == {"type": "offer", "sdp": sdp, "from": ana_id}
+    assert len(frame.encode()) < len(sdp.encode()) + 60
+    ana.send('{"type": "candidate", "to": "%s", "candidate": NaN}' % ben_id)  # not JSON
+    ana.expect_error("bad-json")
 
 
 def test_the_others_are_told_who_left_and_go_on(three):

@@ -273,7 +273,8 @@ def test_the_origin_is_compared_by_scheme_host_and_port(start_server, room):
     ("MAX_PEOPLE", "lots", "expected a number"),
     ("ICE_TRANSPORT_POLICY", "relay-only", '"all" or "relay"'),
     ("TRUSTED_HOSTS", "call.example.com", "list of host names"),
-    ("GROUP_SIZE", "2", "a group is 3 people or more"),
+    ("GROUP_SIZE", "2", "a group is 3 to 8 people"),
+    ("GROUP_SIZE", "50", "a group is 3 to 8 people"),
 ])
 def test_a_wrong_setting_stops_the_app_at_start_and_names_itself(monkeypatch, name, value, complaint):
     monkeypatch.setenv(f"FLASK_{name}", value)

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError
 
 from servers import free_port, wait_for_port
 from harness import wait_until
@@ -112,6 +113,55 @@ def test_step_4_hangs_up_and_takes_a_second_caller(run_step, person):
     see_and_hear_each_other(ana, cleo)
 
 
+REMOTE_IDS = "[...document.querySelectorAll('#videos video[data-id]')].map((video) => video.dataset.id)"
+
+
+def see_others(someone, count):
+    """`someone` has a video of `count` other people, all connected, with frames arriving
+    in each; returns their ids."""
+    try:
+        someone.page.wait_for_function(f"n => {REMOTE_IDS}.length === n", arg=count)
+        someone.expect_state("connected")
+    except (TimeoutError, AssertionError) as timeout:
+        raise AssertionError(f"{someone.name}: not {count} calls up: " + someone.page.evaluate(
+            f"JSON.stringify([document.querySelector('#status').textContent, {REMOTE_IDS}, peerConnections.map("
+            "(pc) => [pc.signalingState, pc.connectionState])])")) from timeout
+    ids = set(someone.page.evaluate(REMOTE_IDS))
+    for id in ids:
+        someone.wait_for_frames(f'#videos video[data-id="{id}"]', 10)
+    return ids
+
+
+def see_each_other(*people):
+    """Each of `people` sees all the others; and the ids add up: each person misses a
+    different one of them (their own)."""
+    seen = [see_others(someone, len(people) - 1) for someone in people]
+    everyone = set.union(*seen)
+    assert len(everyone) == len(people)
+    assert len({frozenset(everyone - ids) for ids in seen}) == len(people), seen
+
+
+def test_step_6_a_mesh_of_four_refuses_a_fifth_and_goes_on_when_one_leaves(run_step, person):
+    """Few browsers and frames: four pages with three calls each load two shared cores."""
+    url = run_step("06-group")
+    ana, ben, cleo = (open_step(person, url, name) for name in ("ana", "ben", "cleo"))
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.click("Join")
+    cleo.click("Join")
+    see_each_other(ana, ben, cleo)
+    dan = open_step(person, url, "dan")
+    dan.click("Join")
+    see_others(dan, 3)
+    eve = open_step(person, url, "eve")
+    eve.click("Join")
+    eve.expect_state("closed")
+    assert eve.status.text_content() == "Four people are already in this room."
+    ben.click("Hang up")
+    ben.expect_state("idle")
+    see_each_other(ana, cleo, dan)
+
+
 def test_break_step_1_stream_is_not_defined_outside_then(run_broken_step, person):
     ana = open_step(person, run_broken_step("01-camera"), "ana")
     ana.click("Start")
@@ -147,6 +197,24 @@ def test_break_step_4_without_peer_left_the_picture_freezes(run_broken_step, per
     ben.click("Hang up")
     ana.expect_state("failed")
     assert ana.page.evaluate("document.querySelector('#remote-video').srcObject !== null")
+
+
+def test_break_step_6_relayed_to_everyone_a_third_person_breaks_the_call(run_broken_step, person):
+    url = run_broken_step("06-group")
+    ana, ben, cleo = (open_step(person, url, name) for name in ("ana", "ben", "cleo"))
+    ana.click("Join")
+    ana.expect_state("waiting")
+    ben.click("Join")
+    see_each_other(ana, ben)  # with two, "everyone else" is the one `to` names
+    cleo.click("Join")
+    # Ana's offer for Cleo reaches Ben too, as a new offer of Ana's: Ben takes it, and
+    # their call breaks.
+    ana.expect_state("failed")
+    ben.expect_state("failed")
+    for someone in (ana, ben, cleo):
+        someone.page.close()  # the mix-up could go on: stop it here
+        # Each also got answers meant for someone else, which fit none of their calls.
+        someone.forgive_errors("Failed to set remote answer sdp: Called in wrong state: stable")
 
 
 REMOTE_UFRAG = "harness.currentPeerConnection().currentRemoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]"
@@ -271,7 +339,9 @@ def test_every_file_of_a_step_is_shown_or_unchanged(folder):
     page = (folder / "README.md").read_text()
     shown = {path for path, _ in WHOLE_FILE.findall(page)}
     diffed = {new for _, new in DIFF_BLOCK.findall(page)}
-    before = FOLDERS[FOLDERS.index(folder) - 1] if FOLDERS.index(folder) else None
+    # The step before: the nearest earlier folder with a program (05-the-app has none).
+    before = ([earlier for earlier in FOLDERS[:FOLDERS.index(folder)]
+               if (earlier / "server.py").is_file()] or [None])[-1]
     for file in sorted(folder.iterdir()):
         if file.name.startswith("README") or file.suffix == ".png" or not file.is_file():
             continue
