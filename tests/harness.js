@@ -21,8 +21,17 @@
     return peerConnections.filter((pc) => pc.signalingState !== 'closed').at(-1) ?? null;
   }
 
-  async function inboundStats(kind) {
-    const pc = currentPeerConnection();
+  // The peer connection whose incoming tracks a <video> shows: in a group call (a mesh),
+  // each person's tile has a connection of its own.
+  function peerConnectionOf(selector) {
+    const tracks = document.querySelector(selector)?.srcObject?.getTracks() ?? [];
+    return peerConnections.find((pc) => pc.signalingState !== 'closed'
+      && pc.getReceivers().some((receiver) => tracks.includes(receiver.track))) ?? null;
+  }
+
+  // What arrives of `kind` on the call's connection, or on the one a <video> shows.
+  async function inboundStats(kind, selector) {
+    const pc = selector ? peerConnectionOf(selector) : currentPeerConnection();
     if (!pc) return null;
     const report = await pc.getStats();
     for (const stats of report.values()) {
@@ -100,8 +109,8 @@
 
   // Whether audio arrived since `start` (inboundStats('audio') then, or null) with more
   // energy than `least` in it: sound, not the one bit of noise a muted sender sends.
-  async function soundSince(start, least) {
-    const now = await inboundStats('audio');
+  async function soundSince(start, least, selector) {
+    const now = await inboundStats('audio', selector);
     const before = start ?? { bytesReceived: 0, totalAudioEnergy: 0 };
     return Boolean(now && now.bytesReceived > before.bytesReceived
       && now.totalAudioEnergy - before.totalAudioEnergy > least);
@@ -109,29 +118,35 @@
 
   // Audio packets received in a row with no sound (energy under `least`), counted from the
   // first call after startSilenceCount(); sound starts the count anew.
-  let silenceStart = null;
-  function startSilenceCount() {
-    silenceStart = null;
+  // One count for the call's connection, and one for each <video> (selector) asked about.
+  const silenceStarts = new Map();
+  function startSilenceCount(selector = '') {
+    silenceStarts.delete(selector);
   }
 
-  async function silentPackets(least) {
-    const now = await inboundStats('audio');
+  async function silentPackets(least, selector = '') {
+    const now = await inboundStats('audio', selector);
     if (!now) return 0;
-    if (!silenceStart || now.totalAudioEnergy - silenceStart.totalAudioEnergy > least) {
-      silenceStart = now;
+    const start = silenceStarts.get(selector);
+    if (!start || now.totalAudioEnergy - start.totalAudioEnergy > least) {
+      silenceStarts.set(selector, now);
       return 0;
     }
-    return now.packetsReceived - silenceStart.packetsReceived;
+    return now.packetsReceived - start.packetsReceived;
   }
 
   // What the call looks like from here, for a test's failure message.
-  async function diagnosis() {
-    const pc = currentPeerConnection();
-    const video = await inboundStats('video');
+  async function diagnosis(selector = '#remote-video') {
+    const shown = peerConnectionOf(selector);  // the one this <video> shows, if it shows one
+    const pc = shown ?? currentPeerConnection();
+    const video = await inboundStats('video', shown ? selector : undefined);
     const pick = (stats, keys) => stats && Object.fromEntries(keys.map((k) => [k, stats[k]]));
     return JSON.stringify({
       connectionStates: pc?.connectionStates, signalingState: pc?.signalingState,
-      presentedFrames: presentedFrames('#remote-video'),
+      presentedFrames: document.querySelector(selector) && presentedFrames(selector),
+      // Where the <video> is: Chromium presents no frames of one scrolled out of view.
+      box: document.querySelector(selector)?.getBoundingClientRect().toJSON(),
+      viewport: [innerWidth, innerHeight],
       video: pick(video, ['packetsReceived', 'packetsLost', 'framesDecoded', 'keyFramesDecoded',
                           'pliCount', 'nackCount', 'frameWidth', 'frameHeight']),
       pair: await selectedCandidatePair(),
@@ -154,7 +169,7 @@
   }
 
   window.harness = {
-    peerConnections, currentPeerConnection, inboundStats, selectedCandidatePair, candidatePorts,
+    peerConnections, currentPeerConnection, peerConnectionOf, inboundStats, selectedCandidatePair, candidatePorts,
     presentedFrames, longestFrameGap, brightness, videoSize, cameraSize, soundSince,
     startSilenceCount, silentPackets, diagnosis,
   };

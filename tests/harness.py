@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -139,11 +140,11 @@ class Person:
                 arg=[video, start + count])
         except TimeoutError as timeout:
             raise AssertionError(f"{self.name}: fewer than {count} new frames in {video}; "
-                                 f"{self.diagnosis()}") from timeout
+                                 f"{self.diagnosis(video)}") from timeout
 
-    def diagnosis(self):
-        """What the call looks like from here, for a failure message."""
-        return self.page.evaluate("harness.diagnosis()")
+    def diagnosis(self, video="#remote-video"):
+        """What the call looks like from here (the connection `video` shows), for a failure message."""
+        return self.page.evaluate("selector => harness.diagnosis(selector)", video)
 
     def longest_frame_gap(self):
         """The longest wait (ms) between two remote frames since the last call."""
@@ -291,3 +292,74 @@ def join_at_once(urls):
     for thread in threads:
         thread.join()
     return clients, answers
+
+
+def group_path(room, secret=""):
+    """The path of group room `room`'s page, as its link gives it (secret=None: typed)."""
+    if secret is None:
+        return f"/group/{room}"
+    return f"/group/{room}#{secret or secret_for(room)}"
+
+
+class GroupPerson(Person):
+    """A person on the group call page: a tile for each other member (data-peer-id), each
+    with a connection of its own, measured one by one."""
+
+    def open_group(self, room, secret=""):
+        self.page.goto(f"{self.server_url}{group_path(room, secret)}")
+        return self
+
+    def join_group(self, room, secret=""):
+        self.open_group(room, secret)
+        self.click("Join")
+        return self
+
+    def leave(self):
+        self.click("Leave")
+
+    @property
+    def id(self):
+        """The id the room knows this person by, as their own tile's caption shows it."""
+        expect(self.page.locator("#local-name")).to_have_text(re.compile(r"[0-9a-f]{8}"))
+        return re.search(r"[0-9a-f]{8}", self.page.locator("#local-name").inner_text())[0]
+
+    @staticmethod
+    def video_of(other):
+        return f'[data-peer-id="{other.id}"] video'
+
+    def tiles(self):
+        """The ids on the tiles of the others, in the order shown."""
+        return self.page.locator("[data-peer-id]").evaluate_all(
+            "tiles => tiles.map((tile) => tile.dataset.peerId)")
+
+    def expect_tiles(self, others):
+        expect(self.page.locator("[data-peer-id]")).to_have_count(len(others))
+        assert sorted(self.tiles()) == sorted(other.id for other in others)
+
+    def expect_people(self, count):
+        """Connected to everyone, and the status line says how many are in the call."""
+        self.expect_state("connected")
+        expect(self.status).to_contain_text(str(count))
+
+    def wait_for_frames_from(self, other, count=30):
+        self.page.locator(self.video_of(other)).wait_for()
+        self.wait_for_frames(self.video_of(other), count)
+
+    def wait_for_sound_from(self, other):
+        video = self.video_of(other)
+        start = self.page.evaluate("selector => harness.inboundStats('audio', selector)", video)
+        self.wait_for_check("([start, least, selector]) => harness.soundSince(start, least, selector)",
+                            [start, SOUND_ENERGY, video], f"sound from {other.name}")
+
+    def wait_for_silence_from(self, other, packets=100):
+        video = self.video_of(other)
+        self.page.evaluate("selector => harness.startSilenceCount(selector)", video)
+        self.wait_for_check(
+            "([packets, least, selector]) => harness.silentPackets(least, selector).then((n) => n >= packets)",
+            [packets, SOUND_ENERGY, video], f"{packets} silent audio packets from {other.name}")
+
+    def sees_and_hears(self, others, frames=30):
+        """Frames and sound from each of `others`, each on its own tile and connection."""
+        for other in others:
+            self.wait_for_frames_from(other, frames)
+            self.wait_for_sound_from(other)

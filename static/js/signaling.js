@@ -11,9 +11,10 @@
 // is shortened at random so that many pages do not all knock at the same instant.
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000];
 
-export function signalingUrl(room) {
+// path: '/ws/' for a call of two, '/ws/group/' for a group call (another room, same name).
+export function signalingUrl(room, path = '/ws/') {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws/${encodeURIComponent(room)}`;
+  return `${scheme}//${location.host}${path}${encodeURIComponent(room)}`;
 }
 
 export class SignalingChannel {
