@@ -8,12 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import secret_for, wait_until
-
-try:
-    from harness import GroupPerson
-except ImportError:  # the group page's harness, until it is merged here
-    GroupPerson = None
+from harness import GroupPerson, secret_for, wait_until
 from peer import GroupPeer, PeerError, PeerThread
 from servers import ROOT
 
@@ -70,8 +65,6 @@ def group_person(new_context):
 
 
 def test_a_browser_and_two_python_peers_see_and_hear_each_other(group_person, group_peer, room):
-    if GroupPerson is None:
-        pytest.skip("the group call page is not merged yet")
     ana = group_person("ana").join_group(room)
     ana.expect_state("waiting")
     peers = group_of(group_peer, room, 2)
