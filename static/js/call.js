@@ -11,6 +11,7 @@ import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevi
 import { ScreenShare } from './screen-share.js';
 import { ConnectionCheck } from './connection-check.js';
 import { watchStats } from './stats.js';
+import { roomSecret, takeSecret, copyLink } from './room-link.js';
 import { t } from './i18n.js';
 
 const room = document.querySelector('main').dataset.room;
@@ -39,18 +40,6 @@ let localStream = null;
 let session = null;  // the call we are in, from Join to leaving
 let deviceSwitches = Promise.resolve();  // one switch at a time
 const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
-
-// The room's secret is the part of its link after "#": browsers never send it in a
-// request, so it reaches no server log and no Referer. A page opened without one (a typed
-// name, a cut link) makes its own: it opens an empty room with it, or knocks.
-function roomSecret() {
-  const given = location.hash.slice(1);
-  if (/^[A-Za-z0-9_-]{22,64}$/.test(given)) return given;
-  const bytes = crypto.getRandomValues(new Uint8Array(16));  // 128 bits
-  const made = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  history.replaceState(null, '', `#${made}`);
-  return made;
-}
 
 function log(text) {
   console.log(`[call ${room}] ${text}`);
@@ -186,7 +175,7 @@ const sessionEvents = {
   noPath: (reason) => state !== 'error' && setStatus('no-path', NO_PATH[reason]),
   secret: (roomsSecret) => {  // let in by a knock: our link is the room's now
     secret = roomsSecret;
-    history.replaceState(null, '', `#${secret}`);
+    takeSecret(secret);
   },
   signal: announce,
 };
@@ -384,18 +373,6 @@ function updateShareButton(sharing) {
   shareButton.setAttribute('aria-pressed', String(sharing));
 }
 
-// The room's address, with its secret, is the invitation: one click puts it on the clipboard.
-async function copyLink() {
-  try {
-    await navigator.clipboard.writeText(location.href);
-    copyLinkButton.textContent = t('Link copied');
-  } catch (error) {
-    log(`could not copy the link: ${error.name}: ${error.message}`);
-    copyLinkButton.textContent = t('Copy it from the address bar');
-  }
-  setTimeout(() => { copyLinkButton.textContent = t('Copy link'); }, 3000);
-}
-
 // A button that shows and hides the panel it controls (aria-controls), and says which.
 function togglePanel(button) {
   const panel = document.getElementById(button.getAttribute('aria-controls'));
@@ -429,7 +406,7 @@ cameraButton.addEventListener('click', () => toggleTracks('video'));
 echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
-copyLinkButton.addEventListener('click', copyLink);
+copyLinkButton.addEventListener('click', () => copyLink(copyLinkButton, log));
 checkButton.addEventListener('click', checkConnection);
 admitButton.addEventListener('click', () => answerKnock(true));
 declineButton.addEventListener('click', () => answerKnock(false));

@@ -1,5 +1,4 @@
-// A room's link and its secret, for the group call page (call.js has the same for a call
-// of two). The secret is the part after "#": browsers never send it in a request, so it
+// A room's link and its secret, for both call pages (call.js, group.js). The secret is the part after "#": browsers never send it in a request, so it
 // reaches no server log and no Referer. A page opened without one (a typed name, a cut
 // link) makes its own: it opens an empty room with it, or knocks.
 
