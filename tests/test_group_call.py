@@ -220,3 +220,37 @@ def test_the_group_page_speaks_korean(people, room):
     ben.click("참여")
     ben.expect_state("connected")
     expect(ben.status).to_have_text(re.compile(r"^이 통화에 2명이 있어요"))
+
+
+def test_camera_off_darkens_every_tile_of_yours(people, room):
+    ana, ben, cara = people("ana", "ben", "cara")
+    for someone in (ana, ben, cara):
+        someone.join_group(room)
+    all_see_and_hear_each_other([ana, ben, cara])
+    ana.click("Camera off")
+    for someone in (ben, cara):  # black frames on every connection of Ana's, the call goes on
+        someone.page.wait_for_function("selector => harness.brightness(selector) < 5", arg=someone.video_of(ana))
+    other = ben.video_of(cara)
+    assert ben.page.evaluate("selector => harness.brightness(selector)", other) > 40  # only Ana's went dark
+    ana.click("Camera on")
+    for someone in (ben, cara):
+        someone.page.wait_for_function("selector => harness.brightness(selector) > 40", arg=someone.video_of(ana))
+
+
+def test_a_group_across_two_processes_sharing_redis(scaled_out, new_context, room):
+    """Three people alternately on two app processes: their messages cross through Redis,
+    each one only to the member it names."""
+    one, two = scaled_out
+    group = [GroupPerson(new_context(bypass_csp=True), name, server.url)
+             for name, server in [("ana", one), ("ben", two), ("cara", one)]]
+    for someone in group:
+        someone.join_group(room)
+    all_see_and_hear_each_other(group)
+    ana, ben, cara = group
+    ben_id = ben.id
+    ben.leave()  # peer-left crosses from process two to process one
+    for someone in (ana, cara):
+        expect(someone.page.locator(f'[data-peer-id="{ben_id}"]')).to_have_count(0)
+    all_see_and_hear_each_other([ana, cara])
+    for someone in group:
+        assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
