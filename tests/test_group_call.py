@@ -254,3 +254,24 @@ def test_a_group_across_two_processes_sharing_redis(scaled_out, new_context, roo
     all_see_and_hear_each_other([ana, cara])
     for someone in group:
         assert not someone.errors, f"{someone.name}'s page logged errors: {someone.errors}"
+
+
+def test_switching_camera_and_microphone_reaches_every_connection(launch_browser, live_server, people, room):
+    browser = launch_browser(args=["--use-fake-ui-for-media-stream",
+                                   "--use-fake-device-for-media-stream=device-count=3"])
+    try:
+        ana = GroupPerson(browser.new_context(base_url=live_server.url, bypass_csp=True), "ana")
+        ben, cara = people("ben", "cara")
+        for someone in (ana, ben, cara):
+            someone.join_group(room)
+        all_see_and_hear_each_other([ana, ben, cara])
+        ana.page.get_by_label("Camera", exact=True).select_option(label="fake_device_2")
+        ana.page.get_by_label("Microphone").select_option(label="Fake Audio Input 1")
+        sending = ("labels => harness.peerConnections.filter((pc) => pc.signalingState !== 'closed')"
+                   ".every((pc) => labels.every((label) => pc.getSenders().some((s) => s.track?.label === label)))")
+        ana.page.wait_for_function(sending, arg=["fake_device_2", "Fake Audio Input 1"])
+        for someone in (ben, cara):
+            someone.sees_and_hears([ana], frames=30)
+        assert not ana.errors, f"ana's page logged errors: {ana.errors}"
+    finally:
+        browser.close()
