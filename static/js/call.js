@@ -7,7 +7,8 @@
 import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { CallSession } from './call-session.js';
 import { openChat, closeChat } from './chat.js';
-import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
+import { listDevices, onDeviceChosen, disableDeviceChoice, DeviceSwitcher } from './devices.js';
+import { toggleTracks, showTrackButtons, showShareButton, togglePanel } from './controls.js';
 import { ScreenShare } from './screen-share.js';
 import { ConnectionCheck } from './connection-check.js';
 import { watchStats } from './stats.js';
@@ -38,8 +39,8 @@ let state = 'idle';  // what #status says, by name (data-state)
 let camera = null;  // the promise of the local stream: set when the camera starts
 let localStream = null;
 let session = null;  // the call we are in, from Join to leaving
-let deviceSwitches = Promise.resolve();  // one switch at a time
-const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
+const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: (sharing) => showShareButton(shareButton, sharing) });
+const devices = new DeviceSwitcher({ stream: () => localStream, screenShare, send: sendAndShow, log });
 
 function log(text) {
   console.log(`[call ${room}] ${text}`);
@@ -310,99 +311,19 @@ async function sendAndShow(oldTrack, newTrack) {
   if (newTrack.kind === 'video') localVideo.srcObject = new MediaStream([newTrack]);
 }
 
-// Another camera or microphone, mid-call: a new track replaces the old one on the
-// connection (no new offer), and keeps its muted or camera-off state.
-// Switches wait for each other: devicechange often fires twice for one plug, and a
-// person may choose again before the first switch is done.
-function queueDeviceSwitch(kind, deviceId) {
-  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, deviceId))
-    .catch((error) => log(`device switch failed: ${error.name}: ${error.message}`));
-  return deviceSwitches;
-}
-
-async function switchDevice(kind, deviceId) {
-  if (!localStream) return;
-  let track;
-  try {
-    track = await openDevice(kind, deviceId);
-  } catch (error) {
-    log(`could not open ${kind} ${deviceId}: ${error.name}: ${error.message}`);
-    return localStream && listDevices(localStream);  // the list shows the device in use
-  }
-  if (!localStream) {  // hung up meanwhile
-    return track.stop();
-  }
-  const [oldTrack] = kind === 'video' ? localStream.getVideoTracks() : localStream.getAudioTracks();
-  track.enabled = oldTrack.enabled;
-  localStream.removeTrack(oldTrack);
-  localStream.addTrack(track);
-  if (kind === 'video' && screenShare.active) {
-    screenShare.cameraTrack = track;  // it comes back when sharing stops
-  } else {
-    await sendAndShow(oldTrack, track);
-  }
-  oldTrack.stop();
-  log(`now sending ${track.label}`);
-}
-
-// A device plugged in or out: refresh the lists. If the one in use was unplugged, its
-// track has ended: carry on with the first one left.
-async function handleDeviceChange() {
-  if (!localStream) return;
-  await listDevices(localStream);
-  for (const track of localStream.getTracks()) {
-    const replacement = firstDevice(track.kind);
-    if (track.readyState === 'ended' && replacement) {
-      await queueDeviceSwitch(track.kind, replacement);
-    }
-  }
-}
-
-async function toggleScreenShare() {
-  if (screenShare.active) return screenShare.stop();
-  try {
-    await screenShare.start(localStream.getVideoTracks()[0]);
-  } catch (error) {
-    // NotAllowedError: the person closed the browser's picker without choosing.
-    log(`screen share did not start: ${error.name}: ${error.message}`);
-  }
-}
-
-function updateShareButton(sharing) {
-  shareButton.textContent = sharing ? t('Stop sharing') : t('Share screen');
-  shareButton.setAttribute('aria-pressed', String(sharing));
-}
-
-// A button that shows and hides the panel it controls (aria-controls), and says which.
-function togglePanel(button) {
-  const panel = document.getElementById(button.getAttribute('aria-controls'));
-  panel.hidden = !panel.hidden;
-  button.setAttribute('aria-expanded', String(!panel.hidden));
-}
-
-function toggleTracks(kind) {
-  for (const track of localStream.getTracks()) {
-    if (track.kind === kind) track.enabled = !track.enabled;
-  }
+function toggle(kind) {
+  toggleTracks(localStream, kind);
   updateMuteButtons();
 }
 
-// Mute and Camera off work whenever the camera is on: in a call, or before Join, so that
-// a person can join with either off. A disabled track sends silence or black frames: no
-// renegotiation, instant to undo.
 function updateMuteButtons() {
-  const enabled = (kind) => !localStream || localStream.getTracks().some((t) => t.kind === kind && t.enabled);
-  muteButton.disabled = cameraButton.disabled = !localStream;
-  muteButton.textContent = enabled('audio') ? t('Mute') : t('Unmute');
-  muteButton.setAttribute('aria-pressed', String(!enabled('audio')));
-  cameraButton.textContent = enabled('video') ? t('Camera off') : t('Camera on');
-  cameraButton.setAttribute('aria-pressed', String(!enabled('video')));
+  showTrackButtons(localStream, { mute: muteButton, camera: cameraButton });
 }
 
 joinButton.addEventListener('click', join);
 hangupButton.addEventListener('click', hangUp);
-muteButton.addEventListener('click', () => toggleTracks('audio'));
-cameraButton.addEventListener('click', () => toggleTracks('video'));
+muteButton.addEventListener('click', () => toggle('audio'));
+cameraButton.addEventListener('click', () => toggle('video'));
 echoButton.addEventListener('click', callEchoPeer);
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
@@ -411,9 +332,10 @@ checkButton.addEventListener('click', checkConnection);
 admitButton.addEventListener('click', () => answerKnock(true));
 declineButton.addEventListener('click', () => answerKnock(false));
 watchStats(() => session?.peer?.pc);
-shareButton.addEventListener('click', toggleScreenShare);
-onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));
-navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
+shareButton.addEventListener('click', () => screenShare.toggle(localStream.getVideoTracks()[0])
+  .catch((error) => log(`screen share did not start: ${error.name}: ${error.message}`)));
+onDeviceChosen((kind, deviceId) => devices.choose(kind, deviceId));
+navigator.mediaDevices?.addEventListener('devicechange', () => devices.refresh());
 setInCall(false);
 setStatus('idle', t('Press Join to turn on your camera and enter the room.'));
 previewIfAllowed();

@@ -44,3 +44,62 @@ export function onDeviceChosen(handler) {
 export function disableDeviceChoice() {
   for (const select of Object.values(selects)) select.disabled = true;
 }
+
+// Another camera or microphone, mid-call: a new track replaces the old one on every
+// connection (no new offer), and keeps its muted or camera-off state. Switches wait for
+// each other: devicechange often fires twice for one plug, and a person may choose again
+// before the first switch is done.
+export class DeviceSwitcher {
+  // stream(): the stream being sent, or null once the person left. While the screen is
+  // shared, a new camera waits in its place (screenShare.cameraTrack). send(oldTrack,
+  // newTrack): send the new track where the old one went, and show it.
+  constructor({ stream, screenShare, send, log }) {
+    this.stream = stream;
+    this.screenShare = screenShare;
+    this.send = send;
+    this.log = log;
+    this.queue = Promise.resolve();
+  }
+
+  choose(kind, deviceId) {
+    this.queue = this.queue.then(() => this.switchTo(kind, deviceId))
+      .catch((error) => this.log(`device switch failed: ${error.name}: ${error.message}`));
+    return this.queue;
+  }
+
+  async switchTo(kind, deviceId) {
+    if (!this.stream()) return;
+    let track;
+    try {
+      track = await openDevice(kind, deviceId);
+    } catch (error) {
+      this.log(`could not open ${kind} ${deviceId}: ${error.name}: ${error.message}`);
+      return this.stream() && listDevices(this.stream());  // the list shows the device in use
+    }
+    const stream = this.stream();
+    if (!stream) return track.stop();  // left meanwhile
+    const [oldTrack] = kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks();
+    track.enabled = oldTrack.enabled;
+    stream.removeTrack(oldTrack);
+    stream.addTrack(track);
+    if (kind === 'video' && this.screenShare.active) {
+      this.screenShare.cameraTrack = track;  // it comes back when sharing stops
+    } else {
+      await this.send(oldTrack, track);
+    }
+    oldTrack.stop();
+    this.log(`now sending ${track.label}`);
+  }
+
+  // A device plugged in or out: refresh the lists. If the one in use was unplugged, its
+  // track has ended: carry on with the first one left.
+  async refresh() {
+    const stream = this.stream();
+    if (!stream) return;
+    await listDevices(stream);
+    for (const track of stream.getTracks()) {
+      const replacement = firstDevice(track.kind);
+      if (track.readyState === 'ended' && replacement) await this.choose(track.kind, replacement);
+    }
+  }
+}

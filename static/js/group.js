@@ -5,7 +5,8 @@
 import { openCameraAndMicrophone, explainMediaError } from './media.js';
 import { GroupSession } from './group-session.js';
 import { addChat, removeChat, closeChat } from './chat.js';
-import { listDevices, openDevice, onDeviceChosen, disableDeviceChoice, firstDevice } from './devices.js';
+import { listDevices, onDeviceChosen, disableDeviceChoice, DeviceSwitcher } from './devices.js';
+import { toggleTracks, showTrackButtons, showShareButton, togglePanel } from './controls.js';
 import { ScreenShare } from './screen-share.js';
 import { watchStats } from './stats.js';
 import { roomSecret, takeSecret, copyLink } from './room-link.js';
@@ -38,8 +39,8 @@ let state = 'idle';  // what #status says, by name (data-state)
 let camera = null;  // the promise of the local stream: set when the camera starts
 let localStream = null;
 let session = null;  // the call we are in, from Join to leaving
-let deviceSwitches = Promise.resolve();  // one switch at a time
-const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: updateShareButton });
+const screenShare = new ScreenShare({ swapVideo: sendAndShow, onChange: (sharing) => showShareButton(shareButton, sharing) });
+const devices = new DeviceSwitcher({ stream: () => localStream, screenShare, send: sendAndShow, log });
 
 function log(text) {
   console.log(`[group ${room}] ${text}`);
@@ -226,96 +227,29 @@ async function sendAndShow(oldTrack, newTrack) {
   if (newTrack.kind === 'video') localVideo.srcObject = new MediaStream([newTrack]);
 }
 
-// Another camera or microphone, mid-call: as on the page for two (call.js), a new track
-// replaces the old one on every connection, and keeps its muted or camera-off state.
-function queueDeviceSwitch(kind, deviceId) {
-  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, deviceId))
-    .catch((error) => log(`device switch failed: ${error.name}: ${error.message}`));
-  return deviceSwitches;
-}
-
-async function switchDevice(kind, deviceId) {
-  if (!localStream) return;
-  let track;
-  try {
-    track = await openDevice(kind, deviceId);
-  } catch (error) {
-    log(`could not open ${kind} ${deviceId}: ${error.name}: ${error.message}`);
-    return localStream && listDevices(localStream);  // the list shows the device in use
-  }
-  if (!localStream) return track.stop();  // left meanwhile
-  const [oldTrack] = kind === 'video' ? localStream.getVideoTracks() : localStream.getAudioTracks();
-  track.enabled = oldTrack.enabled;
-  localStream.removeTrack(oldTrack);
-  localStream.addTrack(track);
-  if (kind === 'video' && screenShare.active) {
-    screenShare.cameraTrack = track;  // it comes back when sharing stops
-  } else {
-    await sendAndShow(oldTrack, track);
-  }
-  oldTrack.stop();
-}
-
-async function handleDeviceChange() {
-  if (!localStream) return;
-  await listDevices(localStream);
-  for (const track of localStream.getTracks()) {
-    const replacement = firstDevice(track.kind);
-    if (track.readyState === 'ended' && replacement) await queueDeviceSwitch(track.kind, replacement);
-  }
-}
-
-async function toggleScreenShare() {
-  if (screenShare.active) return screenShare.stop();
-  try {
-    await screenShare.start(localStream.getVideoTracks()[0]);
-  } catch (error) {
-    log(`screen share did not start: ${error.name}: ${error.message}`);
-  }
-}
-
-function updateShareButton(sharing) {
-  shareButton.textContent = sharing ? t('Stop sharing') : t('Share screen');
-  shareButton.setAttribute('aria-pressed', String(sharing));
-}
-
-// A button that shows and hides the panel it controls (aria-controls), and says which.
-function togglePanel(button) {
-  const panel = document.getElementById(button.getAttribute('aria-controls'));
-  panel.hidden = !panel.hidden;
-  button.setAttribute('aria-expanded', String(!panel.hidden));
-}
-
-// Everyone gets the same microphone and camera tracks: turning one off turns it off for all.
-function toggleTracks(kind) {
-  for (const track of localStream.getTracks()) {
-    if (track.kind === kind) track.enabled = !track.enabled;
-  }
+function toggle(kind) {
+  toggleTracks(localStream, kind);
   updateMuteButtons();
 }
 
 function updateMuteButtons() {
-  const enabled = (kind) => !localStream || localStream.getTracks().some((track) => track.kind === kind && track.enabled);
-  muteButton.disabled = cameraButton.disabled = !localStream;
-  muteButton.textContent = enabled('audio') ? t('Mute') : t('Unmute');
-  muteButton.setAttribute('aria-pressed', String(!enabled('audio')));
-  cameraButton.textContent = enabled('video') ? t('Camera off') : t('Camera on');
-  cameraButton.setAttribute('aria-pressed', String(!enabled('video')));
+  showTrackButtons(localStream, { mute: muteButton, camera: cameraButton });
 }
 
 joinButton.addEventListener('click', join);
 leaveButton.addEventListener('click', () => leave('idle', t('You left the call. Press Join to enter the room again.')));
-muteButton.addEventListener('click', () => toggleTracks('audio'));
-cameraButton.addEventListener('click', () => toggleTracks('video'));
-shareButton.addEventListener('click', toggleScreenShare);
+muteButton.addEventListener('click', () => toggle('audio'));
+cameraButton.addEventListener('click', () => toggle('video'));
+shareButton.addEventListener('click', () => screenShare.toggle(localStream.getVideoTracks()[0])
+  .catch((error) => log(`screen share did not start: ${error.name}: ${error.message}`)));
 chatButton.addEventListener('click', () => togglePanel(chatButton));
 statsButton.addEventListener('click', () => togglePanel(statsButton));
 copyLinkButton.addEventListener('click', () => copyLink(copyLinkButton, log));
 admitButton.addEventListener('click', () => answerKnock(true));
 declineButton.addEventListener('click', () => answerKnock(false));
 watchStats(() => session?.peers.get(statsPeer.value)?.pc);
-onDeviceChosen((kind, deviceId) => queueDeviceSwitch(kind, deviceId));
-navigator.mediaDevices?.addEventListener('devicechange', handleDeviceChange);
+onDeviceChosen((kind, deviceId) => devices.choose(kind, deviceId));
+navigator.mediaDevices?.addEventListener('devicechange', () => devices.refresh());
 setInCall(false);
 updateMuteButtons();
 setStatus('idle', t('Press Join to turn on your camera and enter the group call.'));

@@ -29,6 +29,12 @@ export class ScreenShare {
     this.onChange(true);
   }
 
+  // The Share screen button. Rejects with NotAllowedError if the person closes the
+  // browser's picker without choosing.
+  toggle(cameraTrack) {
+    return this.active ? this.stop() : this.start(cameraTrack);
+  }
+
   async stop() {
     if (!this.active) return;
     const { screenTrack, cameraTrack } = this;
