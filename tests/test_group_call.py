@@ -219,7 +219,7 @@ def test_the_group_page_speaks_korean(people, room):
     ben = people("ben", locale="ko-KR", bypass_csp=False).open_group(room)
     ben.click("참여")
     ben.expect_state("connected")
-    expect(ben.status).to_have_text(re.compile(r"^이 통화에 2명이 있어요"))
+    expect(ben.status).to_have_text(re.compile(r"^2명이 통화 중이에요"))
 
 
 def test_camera_off_darkens_every_tile_of_yours(people, room):
