@@ -70,3 +70,11 @@ def test_the_group_call_benchmark_prints_a_row_per_group_size(others):
     report = run("bench/group_call.py", "--others", others, "--most", "3", "--seconds", "0.5")
     for size in (2, 3):  # people, set-up, CPU, then the upload of each one there
         assert re.search(rf"^\s*{size}\s+\d+\s+\d+(\s+\d+){{{size}}}\s*$", report, re.M), report
+
+
+def test_the_idle_sockets_benchmark_measures_each_server_against_the_bare_relay():
+    installed("redis-server", "redis-server")  # the benchmark starts its own
+    report = run("bench/idle_sockets.py", "--sockets", "40").split("Idle sockets")[1]
+    rows = re.findall(r"^\s*(.+?)\s+40\s+\d+\s+\d+\s+-?[\d.]+\s+(?:-?[\d.]+x|n/a)\s+[\d.]+$", report, re.M)
+    assert rows == ["bare asyncio relay (reference)", "gunicorn gevent, rooms in memory",
+                    "gunicorn gevent, rooms in Redis"], report

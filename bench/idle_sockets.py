@@ -1,0 +1,151 @@
+"""Idle sockets: how much memory one signaling process spends per WebSocket that waits.
+
+N sockets join N/2 rooms (two people each, as calls that are up: after their offer and answer
+nothing more is said until they leave) and stay open. The server's resident memory (RSS of
+its processes, from /proc) is read before the first socket and once all have their welcome;
+the difference over N is the cost of one idle socket. The same clients run against the app
+under gunicorn's gevent worker (the rooms in memory, and in Redis) and against the bare
+asyncio relay of bench/bare_relay.py, in the same run.
+
+    .venv/bin/python bench/idle_sockets.py --sockets 10000
+"""
+
+import argparse
+import asyncio
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+from relay import APP_ENV, JOIN, SERVERS, expect, start
+
+
+def gunicorn_gevent(connections):
+    return lambda port: [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections",
+                         str(connections), "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level",
+                         "warning", "app:create_app()"]
+
+
+# What to measure: (name, the server's command for a port, whether its rooms are in Redis).
+MEASURED = [
+    ("bare asyncio relay (reference)", lambda sockets: SERVERS["bare asyncio relay (reference)"][0], False),
+    ("gunicorn gevent, rooms in memory", gunicorn_gevent, False),
+    ("gunicorn gevent, rooms in Redis", gunicorn_gevent, True),
+]
+OPENING_AT_ONCE = 200  # sockets being opened at the same time
+
+
+def allow_descriptors(count):
+    """Raise this process's limit of open files (its children inherit it): each socket is
+    one here and one in the server."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, count))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
+
+
+def resident_kb(pid):
+    """Resident memory of a process and all its descendants, in KB (gunicorn: the
+    arbiter and its worker)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            continue
+        todo += [int(child) for child in children]
+    return total
+
+
+async def settled_kb(pid):
+    """RSS once it stops moving (a greenlet's stack, a buffer freed a moment later)."""
+    last = resident_kb(pid)
+    for _ in range(20):
+        await asyncio.sleep(0.25)
+        now = resident_kb(pid)
+        if abs(now - last) < 256:
+            return now
+        last = now
+    return last
+
+
+async def open_room(port, room):
+    people = []
+    for _ in range(2):
+        socket = await websockets.connect(f"ws://127.0.0.1:{port}/ws/{room}", compression=None,
+                                          open_timeout=60, ping_interval=None)
+        await socket.send(JOIN)
+        await expect(socket, "welcome")
+        people.append(socket)
+    await expect(people[0], "peer-joined")
+    return people
+
+
+async def measure(pid, port, sockets):
+    before = await settled_kb(pid)
+    gate = asyncio.Semaphore(OPENING_AT_ONCE // 2)
+
+    async def one(n):
+        async with gate:
+            return await open_room(port, f"idle-{n}")
+
+    started = time.perf_counter()
+    rooms = await asyncio.gather(*(one(n) for n in range(sockets // 2)))
+    opening = time.perf_counter() - started
+    after = await settled_kb(pid)
+    await asyncio.gather(*(socket.close() for room in rooms for socket in room))
+    return before, after, opening
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sockets", type=int, default=10000, help="an even number (default 10,000)")
+    args = parser.parse_args()
+    sockets = args.sockets - args.sockets % 2
+    limit = allow_descriptors(2 * sockets + 1000)
+    if limit < 2 * sockets + 100:
+        sys.exit(f"only {limit} open files allowed here; {sockets} sockets need {2 * sockets + 100}")
+    # The app's own cap on what one process holds must not be what is measured.
+    APP_ENV.update(FLASK_MAX_PEOPLE=str(2 * sockets), FLASK_MAX_ROOMS=str(sockets))
+    redis_server = shutil.which("redis-server")
+    rows, bare = [], None
+    for name, command_for_sockets, in_redis in MEASURED:
+        command_for = command_for_sockets(sockets + 100)
+        if in_redis and not redis_server:
+            print(f"skipped {name}: redis-server is not installed")
+            continue
+        started, env = [], {}
+        if in_redis:
+            started.append(start(lambda port: [redis_server, "--port", str(port), "--save", "",
+                                               "--appendonly", "no"]))
+            env = {"FLASK_REDIS_URL": f"redis://127.0.0.1:{started[0][1]}/0"}
+        process, port = start(command_for, env)
+        started.append((process, port))
+        try:
+            before, after, opening = asyncio.run(measure(process.pid, port, sockets))
+        finally:
+            for running, _ in started:
+                running.kill()
+                running.wait()
+        per_socket = (after - before) / sockets
+        bare = bare if bare is not None else per_socket
+        ratio = f"{per_socket / bare:.1f}x" if bare > 0 else "n/a"  # too few sockets to see
+        rows.append([name, sockets, f"{before / 1024:.0f}", f"{after / 1024:.0f}",
+                     f"{per_socket:.1f}", ratio, f"{opening:.1f}"])
+        print(" | ".join(map(str, rows[-1])), flush=True)
+    header = ["server", "sockets", "RSS before MB", "RSS after MB", "KB per socket", "vs bare",
+              "opening s"]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    print(f"\nIdle sockets: {sockets} in {sockets // 2} rooms of two, one process each")
+    for row in [header, *rows]:
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
+
+
+if __name__ == "__main__":
+    main()
