@@ -9,7 +9,7 @@ CONNECTIONS ?= 2500
 WORKERS ?= 1
 BIN = $(VENV)/bin
 
-.PHONY: run run-lan serve test test-quick browser packages firefox-driver mermaid-check screenshots translations translations-update clean
+.PHONY: run run-lan serve test test-quick browser packages lab-delay firefox-driver mermaid-check screenshots translations translations-update clean
 
 run: $(VENV)/.installed-run translations
 	@echo "Open http://$(HOST):$(PORT)/ in two browser tabs (or two browsers) and join the same room."
@@ -41,7 +41,7 @@ serve: $(VENV)/.installed-run translations
 	$(BIN)/gunicorn --worker-class gevent --worker-connections $(CONNECTIONS) --workers $(WORKERS) \
 	  --bind $(HOST):$(PORT) 'app:create_app()'
 
-test: $(VENV)/.installed-test translations browser packages firefox-driver mermaid-check
+test: $(VENV)/.installed-test translations browser packages lab-delay firefox-driver mermaid-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The core while you work, in under a minute: the wire protocol and its bad frames, private
@@ -62,15 +62,25 @@ browser: $(VENV)/.installed-test
 
 # As root, install the Debian packages some tests need: iptables (the ICE restart test cuts
 # a call's paths with it), coturn (the TURN tests), redis-server and nginx (the scale-out and
-# deployment tests), firefox-esr and Node.js with npm (the Firefox tests, tests/firefox.py).
+# deployment tests), firefox-esr and Node.js with npm (the Firefox tests, tests/firefox.py),
+# libnetfilter-queue-dev (the network lab's delay where the kernel has no netem).
 # Without them those tests are skipped and say why.
 packages:
 	@missing="$$(command -v ip6tables >/dev/null || echo iptables) $$(command -v turnserver >/dev/null || echo coturn) \
 	  $$(command -v redis-server >/dev/null || echo redis-server) $$(command -v nginx >/dev/null || echo nginx) \
 	  $$(command -v firefox-esr >/dev/null || echo firefox-esr) $$(command -v node >/dev/null || echo nodejs) \
-	  $$(command -v npm >/dev/null || echo npm)"; \
+	  $$(command -v npm >/dev/null || echo npm) \
+	  $$([ -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ] || echo libnetfilter-queue-dev)"; \
 	  [ -z "$$(echo $$missing)" ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) >/dev/null || true
+
+# NetfilterQueue (a C extension: it needs libnetfilter-queue-dev and a compiler), with which
+# the network lab delays a link on kernels without netem (tests/delay_line.py). Without it
+# the lab's bad link has its loss and bandwidth but no delay, and the test says so.
+lab-delay: packages $(VENV)/.installed-test
+	@$(BIN)/python -c "import netfilterqueue" 2>/dev/null || \
+	  [ ! -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ] || \
+	  $(BIN)/pip install -q -r requirements-lab.txt || echo "NetfilterQueue did not build: no delay in the lab"
 
 # puppeteer-core, which drives Firefox for the tests, as tests/firefox-driver/package-lock.json
 # pins it (again only when the lockfile changes). Without npm the Firefox tests are skipped.

@@ -29,7 +29,7 @@ PATHS = {
     "srflx (hole punching)": ("masquerade", "masquerade", [], False),
     "relay over UDP (symmetric NATs)": ("symmetric", "symmetric", ["udp"], False),
     "relay over TLS (TCP 443 only)": ("tcp443", "masquerade", ["udp", "tcp", "tls"], False),
-    "impaired uplink (2% loss, 1 Mbit/s)": ("masquerade", "masquerade", [], True),
+    "impaired uplink (150 ms, 2% loss, 1 Mbit/s)": ("masquerade", "masquerade", [], True),
 }
 
 

@@ -17,6 +17,7 @@ by the next one.
 """
 
 import ctypes
+import importlib.util
 import itertools
 import os
 import re
@@ -208,7 +209,8 @@ class Lab:
     def impair(self, home, delay_ms, loss_percent, rate):
         """The home's uplink (what its router sends to the internet): a delay, a loss rate
         and a bandwidth, with tc netem. Where the kernel has no netem (some VM kernels),
-        the loss is an iptables rule and the bandwidth a tbf qdisc, with no delay; returns
+        the loss is an iptables rule, the bandwidth a tbf qdisc and the delay
+        tests/delay_line.py on a netfilter queue, if NetfilterQueue is installed; returns
         whether the delay is there."""
         router, _ = self.homes[home]
         netem = subprocess.run(
@@ -221,7 +223,14 @@ class Lab:
             "--probability", str(loss_percent / 100), "-j", "DROP", namespace=router)
         run("tc", "qdisc", "add", "dev", "wan", "root", "tbf", "rate", rate, "burst", "32kbit",
             "latency", "400ms", namespace=router)
-        return False
+        if importlib.util.find_spec("netfilterqueue") is None:
+            return False
+        line = self.start(router, [sys.executable, str(ROOT / "tests" / "delay_line.py"),
+                                   "0", str(delay_ms)], log_name=f"delay-{home}.log")
+        wait_for(lambda: "holding" in line.log.read_text(), "the delay line", line)
+        run("iptables", "-A", "FORWARD", "-o", "wan", "-j", "NFQUEUE", "--queue-num", "0",
+            namespace=router)
+        return True
 
     def start(self, namespace, command, env=None, log_name=None, **options):
         """A process inside `namespace`, stopped when the lab closes; output to a log file."""
