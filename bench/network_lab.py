@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 import netlab  # noqa: E402
 from chromium import find_chromium  # noqa: E402
 from conftest import FAKE_MEDIA_ARGS  # noqa: E402
-from harness import Person, room_path  # noqa: E402
+from harness import Person  # noqa: E402
 
 # name: (NAT of home a, NAT of home b or None for a second computer in home a,
 #        TURN transports offered, impaired uplink of home a)
@@ -89,7 +89,7 @@ def main():
             path_directory.mkdir()
             results[name] = one_path(playwright, path_directory, nats, options.calls)
     reference = statistics.median(results["host (one LAN)"][0])
-    print(f"| path | median set-up | vs host | pair (first person's side) |")
+    print("| path | median set-up | vs host | pair (first person's side) |")
     print("| --- | --- | --- | --- |")
     for name, (times, pair) in results.items():
         median = statistics.median(times)
