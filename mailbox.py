@@ -1,7 +1,9 @@
 """One person's outgoing messages: they wait here, in order, and a thread of the person's
 own writes them to their socket. Putting a message in never waits, so nobody's thread is
 ever held up by somebody else's slow or stalled connection; a person who stops reading
-fills their box and is cut off instead of growing the server's memory."""
+fills their box and is cut off instead of growing the server's memory. The writing thread
+lives only while there is something to write: most sockets wait idle most of the time, and
+a thread apiece would cost each of them a stack (bench/idle_sockets.py)."""
 
 import sys
 import threading
@@ -27,14 +29,13 @@ class Mailbox:
         self.log = log
         self._items = deque()
         self._bytes = 0  # what the waiting messages take in memory (sys.getsizeof)
-        self._ready = threading.Condition()
+        self._lock = threading.Lock()
         self._closed = False  # nothing more goes in
-        self.thread = threading.Thread(target=self._write_all, daemon=True)
-        self.thread.start()
+        self._writer = None  # the thread writing, while anything waits
 
     def put(self, frame):
         size = sys.getsizeof(frame)
-        with self._ready:
+        with self._lock:
             if self._closed:
                 return
             overflows = self._bytes + size > self.limit_bytes
@@ -45,25 +46,39 @@ class Mailbox:
             else:
                 self._items.append(frame)
                 self._bytes += size
-            self._ready.notify()
+                self._start_writer()
         if overflows:
             self.log.info("cut off: more than %d bytes wait for it", self.limit_bytes)
             self.on_overflow()
 
     def close(self, code=1000, reason=""):
         """Send what waits, then close the socket; nothing put in afterwards is sent."""
-        with self._ready:
+        with self._lock:
             if not self._closed:
                 self._items.append(Close(code, reason))
                 self._closed = True
-                self._ready.notify()
+                self._start_writer()
+
+    def join(self, timeout):
+        """Wait up to `timeout` seconds for what was put in to be written."""
+        with self._lock:
+            writer = self._writer
+        if writer is not None:
+            writer.join(timeout)
+
+    def _start_writer(self):
+        """With the lock held: one writer at a time, so the messages keep their order."""
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_all, daemon=True)
+            self._writer.start()
 
     def _next(self):
-        with self._ready:
-            while not self._items:
-                if self._closed:
-                    return None
-                self._ready.wait()
+        """The next item, or None once the box is empty: the writer then ends, and the
+        next put starts another."""
+        with self._lock:
+            if not self._items:
+                self._writer = None
+                return None
             item = self._items.popleft()
             if not isinstance(item, Close):
                 self._bytes -= sys.getsizeof(item)
@@ -78,7 +93,7 @@ class Mailbox:
                 self.connection.send(item)
         except (ConnectionClosed, LocalProtocolError, OSError):
             # Closed or gone; the person's own thread sees it and leaves the room.
-            with self._ready:
+            with self._lock:
                 self._closed = True
                 self._items.clear()
                 self._bytes = 0

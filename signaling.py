@@ -122,7 +122,7 @@ class Member:
         the TCP connection ourselves. Otherwise Werkzeug's server writes an HTTP response
         into the finished WebSocket, which browsers report as "Invalid frame header"."""
         self.mailbox.close()
-        self.mailbox.thread.join(CLOSE_HANDSHAKE_SECONDS)
+        self.mailbox.join(CLOSE_HANDSHAKE_SECONDS)
         self.connection.thread.join(CLOSE_HANDSHAKE_SECONDS)
         self.cut_off()
 
