@@ -3,11 +3,13 @@
 N sockets join N/2 rooms (two people each, as calls that are up: after their offer and answer
 nothing more is said until they leave) and stay open. The server's resident memory (RSS of
 its processes, from /proc) is read before the first socket and once all have their welcome;
-the difference over N is the cost of one idle socket. The same clients run against the app
-under gunicorn's gevent worker (the rooms in memory, and in Redis) and against the bare
-asyncio relay of bench/bare_relay.py, in the same run.
+the difference over N is the cost of one idle socket. Then, with all of them still open,
+--active-rooms rooms relay as bench/relay.py's do (6 KB offers back and forth): the relay's
+latency beside the idle crowd. The same clients run against the app under gunicorn's gevent
+worker (the rooms in memory, and in Redis) and against the bare asyncio relay of
+bench/bare_relay.py, in the same run.
 
-    .venv/bin/python bench/idle_sockets.py --sockets 10000
+    .venv/bin/python bench/idle_sockets.py --sockets 10000 --active-rooms 100
 """
 
 import argparse
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import websockets
 
+import relay
 from relay import APP_ENV, JOIN, SERVERS, expect, start
 
 
@@ -89,7 +92,7 @@ async def open_room(port, room):
     return people
 
 
-async def measure(pid, port, sockets):
+async def measure(pid, port, sockets, active_rooms, bounces):
     before = await settled_kb(pid)
     gate = asyncio.Semaphore(OPENING_AT_ONCE // 2)
 
@@ -101,24 +104,34 @@ async def measure(pid, port, sockets):
     rooms = await asyncio.gather(*(one(n) for n in range(sockets // 2)))
     opening = time.perf_counter() - started
     after = await settled_kb(pid)
+    latencies, counts, _ = await relay.measure([port], active_rooms, bounces) if active_rooms \
+        else ([], {}, 0)
     await asyncio.gather(*(socket.close() for room in rooms for socket in room))
-    return before, after, opening
+    return before, after, opening, latencies, counts
+
+
+def percentile(values, fraction):
+    return sorted(values)[int(fraction * (len(values) - 1))] if values else float("nan")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=10000, help="an even number (default 10,000)")
+    parser.add_argument("--active-rooms", type=int, default=0,
+                        help="rooms that relay while the idle sockets stay open (default none)")
+    parser.add_argument("--bounces", type=int, default=20, help="messages per active room")
     args = parser.parse_args()
     sockets = args.sockets - args.sockets % 2
-    limit = allow_descriptors(sockets + 1000)  # in this process, and in the server's
+    limit = allow_descriptors(sockets + 2 * args.active_rooms + 1000)  # in this process, and in the server's
     if limit < sockets + 100:
         sys.exit(f"only {limit} open files allowed here; {sockets} sockets need {sockets + 100}")
     # The app's own cap on what one process holds must not be what is measured.
-    APP_ENV.update(FLASK_MAX_PEOPLE=str(2 * sockets), FLASK_MAX_ROOMS=str(sockets))
+    APP_ENV.update(FLASK_MAX_PEOPLE=str(2 * sockets + 2 * args.active_rooms),
+                   FLASK_MAX_ROOMS=str(sockets + args.active_rooms))
     redis_server = shutil.which("redis-server")
     rows, bare = [], None
     for name, command_for_sockets, in_redis in MEASURED:
-        command_for = command_for_sockets(sockets + 100)
+        command_for = command_for_sockets(sockets + 2 * args.active_rooms + 100)
         if in_redis and not redis_server:
             print(f"skipped {name}: redis-server is not installed")
             continue
@@ -130,7 +143,8 @@ def main():
         process, port = start(command_for, env)
         started.append((process, port))
         try:
-            before, after, opening = asyncio.run(measure(process.pid, port, sockets))
+            before, after, opening, latencies, counts = asyncio.run(
+                measure(process.pid, port, sockets, args.active_rooms, args.bounces))
         finally:
             for running, _ in started:
                 running.kill()
@@ -140,11 +154,17 @@ def main():
         ratio = f"{per_socket / bare:.1f}x" if bare > 0 else "n/a"  # too few sockets to see
         rows.append([name, sockets, f"{before / 1024:.0f}", f"{after / 1024:.0f}",
                      f"{per_socket:.1f}", ratio, f"{opening:.1f}"])
+        if args.active_rooms:
+            rows[-1] += [f"{percentile(latencies, 0.5):.1f}", f"{percentile(latencies, 0.99):.1f}",
+                         f"{counts['received']}/{counts['sent']}", counts["errors"]]
         print(" | ".join(map(str, rows[-1])), flush=True)
     header = ["server", "sockets", "RSS before MB", "RSS after MB", "KB per socket", "vs bare",
               "opening s"]
+    if args.active_rooms:
+        header += ["active p50 ms", "p99 ms", "received/sent", "errors"]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    print(f"\nIdle sockets: {sockets} in {sockets // 2} rooms of two, one process each")
+    print(f"\nIdle sockets: {sockets} in {sockets // 2} rooms of two, one process each" + (
+        f"; then {args.active_rooms} rooms relay {args.bounces} messages each" if args.active_rooms else ""))
     for row in [header, *rows]:
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
 

@@ -74,7 +74,8 @@ def test_the_group_call_benchmark_prints_a_row_per_group_size(others):
 
 def test_the_idle_sockets_benchmark_measures_each_server_against_the_bare_relay():
     installed("redis-server", "redis-server")  # the benchmark starts its own
-    report = run("bench/idle_sockets.py", "--sockets", "40").split("Idle sockets")[1]
-    rows = re.findall(r"^\s*(.+?)\s+40\s+\d+\s+\d+\s+-?[\d.]+\s+(?:-?[\d.]+x|n/a)\s+[\d.]+$", report, re.M)
+    report = run("bench/idle_sockets.py", "--sockets", "40", "--active-rooms", "3").split("Idle sockets")[1]
+    rows = re.findall(r"^\s*(.+?)\s+40\s+\d+\s+\d+\s+-?[\d.]+\s+(?:-?[\d.]+x|n/a)\s+[\d.]+"
+                      r"\s+[\d.]+\s+[\d.]+\s+60/60\s+0$", report, re.M)
     assert rows == ["bare asyncio relay (reference)", "gunicorn gevent, rooms in memory",
                     "gunicorn gevent, rooms in Redis"], report
