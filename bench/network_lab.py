@@ -18,8 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 import netlab  # noqa: E402
-from chromium import find_chromium  # noqa: E402
-from conftest import FAKE_MEDIA_ARGS  # noqa: E402
+from chromium import FAKE_MEDIA_ARGS, find_chromium  # noqa: E402
 from harness import Person  # noqa: E402
 
 # name: (NAT of home a, NAT of home b or None for a second computer in home a,

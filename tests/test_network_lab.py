@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 import netlab
-from chromium import find_chromium
-from conftest import FAKE_MEDIA_ARGS
+from chromium import FAKE_MEDIA_ARGS, find_chromium
 from harness import Person, meet, room_path
 from netlab import App, Coturn, Lab
 
