@@ -79,3 +79,18 @@ def test_the_idle_sockets_benchmark_measures_each_server_against_the_bare_relay(
                       r"\s+[\d.]+\s+[\d.]+\s+60/60\s+0$", report, re.M)
     assert rows == ["bare asyncio relay (reference)", "gunicorn gevent, rooms in memory",
                     "gunicorn gevent, rooms in Redis"], report
+
+
+def test_no_benchmark_script_or_test_imports_conftest():
+    """conftest.py holds pytest's fixtures; what tests and benchmarks share lives in
+    modules of its own (servers.py, harness.py, chromium.py), so that a benchmark runs
+    without pytest and no fixture is imported by accident."""
+    import ast
+    importers = []
+    for path in [*ROOT.glob("bench/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("tests/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else \
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if "conftest" in names:
+                importers.append(path.relative_to(ROOT).as_posix())
+    assert importers == []
