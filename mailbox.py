@@ -2,8 +2,9 @@
 own writes them to their socket. Putting a message in never waits, so nobody's thread is
 ever held up by somebody else's slow or stalled connection; a person who stops reading
 fills their box and is cut off instead of growing the server's memory. The writing thread
-lives only while there is something to write: most sockets wait idle most of the time, and
-a thread apiece would cost each of them a stack (bench/idle_sockets.py)."""
+ends once the box has stayed empty for WRITER_LINGER_SECONDS: most sockets wait idle most
+of the time, and a thread apiece would cost each of them a stack (bench/idle_sockets.py);
+a call's messages come in bursts, and one thread serves a whole burst."""
 
 import sys
 import threading
@@ -11,6 +12,8 @@ from collections import deque
 
 from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
+
+WRITER_LINGER_SECONDS = 2
 
 
 class Close:
@@ -29,13 +32,13 @@ class Mailbox:
         self.log = log
         self._items = deque()
         self._bytes = 0  # what the waiting messages take in memory (sys.getsizeof)
-        self._lock = threading.Lock()
+        self._ready = threading.Condition()
         self._closed = False  # nothing more goes in
         self._writer = None  # the thread writing, while anything waits
 
     def put(self, frame):
         size = sys.getsizeof(frame)
-        with self._lock:
+        with self._ready:
             if self._closed:
                 return
             overflows = self._bytes + size > self.limit_bytes
@@ -43,6 +46,7 @@ class Mailbox:
                 self._closed = True
                 self._items.clear()
                 self._bytes = 0
+                self._ready.notify()  # a writer waiting for more can end now
             else:
                 self._items.append(frame)
                 self._bytes += size
@@ -53,7 +57,7 @@ class Mailbox:
 
     def close(self, code=1000, reason=""):
         """Send what waits, then close the socket; nothing put in afterwards is sent."""
-        with self._lock:
+        with self._ready:
             if not self._closed:
                 self._items.append(Close(code, reason))
                 self._closed = True
@@ -61,7 +65,7 @@ class Mailbox:
 
     def join(self, timeout):
         """Wait up to `timeout` seconds for what was put in to be written."""
-        with self._lock:
+        with self._ready:
             writer = self._writer
         if writer is not None:
             writer.join(timeout)
@@ -71,11 +75,15 @@ class Mailbox:
         if self._writer is None:
             self._writer = threading.Thread(target=self._write_all, daemon=True)
             self._writer.start()
+        else:
+            self._ready.notify()
 
     def _next(self):
-        """The next item, or None once the box is empty: the writer then ends, and the
-        next put starts another."""
-        with self._lock:
+        """The next item, or None once the box has stayed empty for the linger: the writer
+        then ends, and the next put starts another."""
+        with self._ready:
+            if not self._items and not self._closed:
+                self._ready.wait(WRITER_LINGER_SECONDS)
             if not self._items:
                 self._writer = None
                 return None
@@ -93,7 +101,7 @@ class Mailbox:
                 self.connection.send(item)
         except (ConnectionClosed, LocalProtocolError, OSError):
             # Closed or gone; the person's own thread sees it and leaves the room.
-            with self._lock:
+            with self._ready:
                 self._closed = True
                 self._items.clear()
                 self._bytes = 0
