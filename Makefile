@@ -65,12 +65,13 @@ browser: $(VENV)/.installed-test
 # deployment tests), firefox-esr and Node.js with npm (the Firefox tests, tests/firefox.py),
 # libnetfilter-queue-dev (the network lab's delay where the kernel has no netem).
 # Without them those tests are skipped and say why.
+NFQUEUE_HEADER = /usr/include/libnetfilter_queue/libnetfilter_queue.h
 packages:
 	@missing="$$(command -v ip6tables >/dev/null || echo iptables) $$(command -v turnserver >/dev/null || echo coturn) \
 	  $$(command -v redis-server >/dev/null || echo redis-server) $$(command -v nginx >/dev/null || echo nginx) \
 	  $$(command -v firefox-esr >/dev/null || echo firefox-esr) $$(command -v node >/dev/null || echo nodejs) \
 	  $$(command -v npm >/dev/null || echo npm) \
-	  $$([ -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ] || echo libnetfilter-queue-dev)"; \
+	  $$([ -e $(NFQUEUE_HEADER) ] || echo libnetfilter-queue-dev)"; \
 	  [ -z "$$(echo $$missing)" ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) >/dev/null || true
 
@@ -79,7 +80,7 @@ packages:
 # the lab's bad link has its loss and bandwidth but no delay, and the test says so.
 lab-delay: packages $(VENV)/.installed-test
 	@$(BIN)/python -c "import netfilterqueue" 2>/dev/null || \
-	  [ ! -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ] || \
+	  [ ! -e $(NFQUEUE_HEADER) ] || \
 	  $(BIN)/pip install -q -r requirements-lab.txt || echo "NetfilterQueue did not build: no delay in the lab"
 
 # puppeteer-core, which drives Firefox for the tests, as tests/firefox-driver/package-lock.json

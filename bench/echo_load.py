@@ -12,14 +12,13 @@ the relay should barely notice; the ratio of the two p99s, measured in the same 
 import argparse
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 
-from relay import APP_ENV, ROOT, measure, start
+from relay import APP_ENV, ROOT, measure, p50_p99, start
 
 sys.path.insert(0, str(ROOT))
 from signaling import echo_token  # noqa: E402
@@ -55,8 +54,7 @@ def start_echo_call(port, room):
 
 
 def summary(name, latencies, counts, reference):
-    p50 = statistics.median(latencies)
-    p99 = sorted(latencies)[int(0.99 * (len(latencies) - 1))]
+    p50, p99 = p50_p99(latencies)
     return [name, f"{p50:.2f}", f"{p99:.2f}", counts["sent"], counts["received"], counts["errors"],
             f"{p99 / reference:.2f}x" if reference else "1.00x"], p99
 

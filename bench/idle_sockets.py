@@ -23,7 +23,7 @@ from pathlib import Path
 import websockets
 
 import relay
-from relay import APP_ENV, JOIN, SERVERS, expect, start
+from relay import APP_ENV, JOIN, SERVERS, expect, p50_p99, start
 
 
 def gunicorn_gevent(connections):
@@ -110,10 +110,6 @@ async def measure(pid, port, sockets, active_rooms, bounces):
     return before, after, opening, latencies, counts
 
 
-def percentile(values, fraction):
-    return sorted(values)[int(fraction * (len(values) - 1))] if values else float("nan")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=10000, help="an even number (default 10,000)")
@@ -122,16 +118,16 @@ def main():
     parser.add_argument("--bounces", type=int, default=20, help="messages per active room")
     args = parser.parse_args()
     sockets = args.sockets - args.sockets % 2
-    limit = allow_descriptors(sockets + 2 * args.active_rooms + 1000)  # in this process, and in the server's
+    held = sockets + 2 * args.active_rooms  # every socket open at once, idle and active
+    limit = allow_descriptors(held + 1000)  # in this process, and in the server's
     if limit < sockets + 100:
         sys.exit(f"only {limit} open files allowed here; {sockets} sockets need {sockets + 100}")
     # The app's own cap on what one process holds must not be what is measured.
-    APP_ENV.update(FLASK_MAX_PEOPLE=str(2 * sockets + 2 * args.active_rooms),
-                   FLASK_MAX_ROOMS=str(sockets + args.active_rooms))
+    APP_ENV.update(FLASK_MAX_PEOPLE=str(2 * held), FLASK_MAX_ROOMS=str(held))
     redis_server = shutil.which("redis-server")
     rows, bare = [], None
     for name, command_for_sockets, in_redis in MEASURED:
-        command_for = command_for_sockets(sockets + 2 * args.active_rooms + 100)
+        command_for = command_for_sockets(held + 100)
         if in_redis and not redis_server:
             print(f"skipped {name}: redis-server is not installed")
             continue
@@ -155,8 +151,9 @@ def main():
         rows.append([name, sockets, f"{before / 1024:.0f}", f"{after / 1024:.0f}",
                      f"{per_socket:.1f}", ratio, f"{opening:.1f}"])
         if args.active_rooms:
-            rows[-1] += [f"{percentile(latencies, 0.5):.1f}", f"{percentile(latencies, 0.99):.1f}",
-                         f"{counts['received']}/{counts['sent']}", counts["errors"]]
+            p50, p99 = p50_p99(latencies)
+            rows[-1] += [f"{p50:.1f}", f"{p99:.1f}", f"{counts['received']}/{counts['sent']}",
+                         counts["errors"]]
         print(" | ".join(map(str, rows[-1])), flush=True)
     header = ["server", "sockets", "RSS before MB", "RSS after MB", "KB per socket", "vs bare",
               "opening s"]

@@ -86,6 +86,13 @@ def start(command_for, env=None):
     raise RuntimeError(f"server did not start: {command_for(port)}")
 
 
+def p50_p99(latencies):
+    """The median and the 99th percentile of relay latencies (NaN if none arrived)."""
+    if not latencies:
+        return float("nan"), float("nan")
+    return statistics.median(latencies), sorted(latencies)[int(0.99 * (len(latencies) - 1))]
+
+
 async def receive(socket):
     """The next message; a server that stops answering is an error, not a hung benchmark."""
     return json.loads(await asyncio.wait_for(socket.recv(), RECEIVE_TIMEOUT))
@@ -167,8 +174,7 @@ def main():
             for rooms in args.rooms:
                 latencies, counts, elapsed = asyncio.run(
                     measure([port for _, port in app], rooms, args.bounces))
-                p50 = statistics.median(latencies) if latencies else float("nan")
-                p99 = sorted(latencies)[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
+                p50, p99 = p50_p99(latencies)
                 bare_p50.setdefault(rooms, p50)
                 distributions[(name, rooms)] = latencies
                 rows.append([name, rooms, 2 * rooms, f"{p50:.2f}", f"{p99:.2f}",
