@@ -184,7 +184,7 @@ class Call:
     name: the other person's, for the logs (a group peer has a Call with each)."""
 
     def __init__(self, configuration, send, play, record, max_picture=None, picture=PATTERN_SIZE,
-                 name=None):
+                 name=None, report_seconds=REPORT_SECONDS):
         self.log = logging.getLogger(f"peer.{name}") if name else log
         self.pc = RTCPeerConnection(configuration)
         self.relay = MediaRelay()  # one incoming track may feed the counter, echo and recorder
@@ -196,6 +196,7 @@ class Call:
         self.recorder = MediaRecorder(record) if record else None
         self.max_picture = max_picture
         self.picture = picture
+        self.report_seconds = report_seconds
         self.add_outgoing_tracks(send, play)
         self.pc.on("track", self.handle_track)
         self.pc.on("connectionstatechange", self.handle_connection_state)
@@ -251,7 +252,7 @@ class Call:
 
     async def report(self):
         while True:
-            await asyncio.sleep(REPORT_SECONDS)
+            await asyncio.sleep(self.report_seconds)
             self.log.info("received so far: %s", self.received)
 
     async def make_offer(self):
@@ -306,6 +307,7 @@ class RoomPeer:
     verify_tls=False: wss:// to a self-signed server (our own)."""
 
     group = False
+    report_seconds = REPORT_SECONDS  # how often each call logs what has arrived
 
     def __init__(self, room, server, secret, lifetime, verify_tls, admit):
         self.room = room
@@ -515,7 +517,7 @@ class PythonPeer(RoomPeer):
     def new_call(self):
         self.calls += 1
         self.call = Call(self.configuration, self.send_mode, self.play, self.recording_path(),
-                         self.max_picture, self.picture)
+                         self.max_picture, self.picture, report_seconds=self.report_seconds)
         return self.call
 
     def recording_path(self):
@@ -638,7 +640,8 @@ class GroupPeer(RoomPeer):
         # A player of its own for each call: making the pattern costs little next to
         # encoding it, which every call does anyway.
         self.calls[member] = Call(self.configuration, self.send_mode, self.play, None,
-                                  picture=self.picture, name=member)
+                                  picture=self.picture, name=member,
+                                  report_seconds=self.report_seconds)
         return self.calls[member]
 
     async def end_call(self, member):
@@ -720,6 +723,10 @@ def main():
     parser.add_argument("--lifetime", type=float, metavar="SECONDS", help="leave after this long")
     parser.add_argument("--offer-seconds", type=float, metavar="SECONDS",
                         help="let in second, leave if no offer comes within this long")
+    parser.add_argument("--picture", type=picture_size, metavar="WxH", default=PATTERN_SIZE,
+                        help="the test pattern's size (default %dx%d)" % PATTERN_SIZE)
+    parser.add_argument("--report-seconds", type=float, metavar="SECONDS", default=REPORT_SECONDS,
+                        help="log what has arrived this often (default %(default)s)")
     parser.add_argument("--max-picture", type=picture_size, metavar="WxH",
                         help="with --echo, scale larger pictures down to this first")
     parser.add_argument("--insecure", action="store_true",
@@ -731,7 +738,7 @@ def main():
 
     send = "play" if args.play else args.send or "pattern"
     options = dict(server=args.server, send=send, play=args.play, lifetime=args.lifetime,
-                   verify_tls=not args.insecure, admit=args.admit)
+                   verify_tls=not args.insecure, admit=args.admit, picture=args.picture)
     if args.group or is_group_link(args.link):
         if send == "echo" or args.record or args.once or args.offer_seconds or args.max_picture:
             parser.error("--echo, --record, --once, --offer-seconds and --max-picture "
@@ -741,6 +748,7 @@ def main():
         peer = PythonPeer.from_link(
             args.link, record=args.record, stay=not args.once, offer_seconds=args.offer_seconds,
             max_picture=args.max_picture, **options)
+    peer.report_seconds = args.report_seconds
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format=f"%(asctime)s [{peer.room}] %(name)s %(message)s")
     if not args.verbose:

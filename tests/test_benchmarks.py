@@ -59,10 +59,17 @@ def test_the_redis_rooms_relay_many_rooms_at_once_and_lose_nothing():
         assert (sent, received, errors) == ("300", "300", "0"), name
 
 
-def test_the_echo_load_benchmark_measures_the_relay_with_and_without_echo_calls():
-    report = run("bench/echo_load.py", "--calls", "1", "--rooms", "2", "--bounces", "5", "--settle", "0")
-    for row in ("none", "1 running"):
-        assert re.search(rf"^\s*{row}\s+[\d.]+\s+[\d.]+\s+10\s+10\s+0\s+[\d.]+x$", report, re.M), report
+def test_the_echo_load_benchmark_measures_the_cpu_frame_rate_and_relay_of_each_step():
+    report = run("bench/echo_load.py", "--calls", "1", "--seconds", "3", "--settle", "0",
+                 "--rooms", "2", "--bounces", "5").split("Echo calls")[1]
+    assert re.search(r"^\s*none\s+[\d.]+\s+[\d.]+\s+10\s+10\s+0\s+1.00x$", report, re.M), report
+    # frames/s back, the echo peer's CPU and the caller's, then the relay meanwhile
+    step = re.search(r"^\s*1\s+([\d.]+)\s+(\d+)%\s+(\d+)%\s+[\d.]+\s+[\d.]+\s+10\s+10\s+0\s+[\d.]+x\s+(yes|no)$",
+                     report, re.M)
+    assert step, report
+    frames_back, echo_cpu, caller_cpu, _ = step.groups()
+    assert float(frames_back) > 0 and int(echo_cpu) > 0 and int(caller_cpu) > 0, report
+    assert re.search(r"each echo peer used \d+% of a core", report), report
 
 
 @pytest.mark.parametrize("others", ["browsers", "python"])
