@@ -1,16 +1,13 @@
 """Bad input and floods: every bad frame is answered, and no call drops."""
 
-import contextlib
 import json
 import logging
-import os
 import random
-import shutil
-import subprocess
 
 import pytest
 import websocket
 
+from firewall import candidate_ports, needs_iptables, ports_blocked
 from harness import SignalingClient
 
 # Every malformed frame we know of, and the error code the server must answer it with;
@@ -117,30 +114,6 @@ def test_frames_that_close_the_socket_leave_the_call_up(call, live_server, room)
     for someone in (ana, ben):
         someone.expect_state("connected")
         someone.wait_for_remote_frames(30)
-
-
-@contextlib.contextmanager
-def ports_blocked(ports):
-    """Drop incoming packets to these (protocol, port)s, IPv4 and IPv6, as a network that
-    changes under a call would; the rules are removed afterwards."""
-    rules = [(tool, "INPUT", "-p", protocol, "--dport", str(port), "-j", "DROP")
-             for protocol, port in ports for tool in ("iptables", "ip6tables")]
-    for tool, *rule in rules:
-        subprocess.run([tool, "-I", *rule], check=True)
-    try:
-        yield
-    finally:
-        for tool, *rule in rules:
-            subprocess.run([tool, "-D", *rule], check=True)
-
-
-needs_iptables = pytest.mark.skipif(
-    os.geteuid() != 0 or not (shutil.which("iptables") and shutil.which("ip6tables")),
-    reason="blocking a candidate pair needs root and iptables (make test installs it as root)")
-
-
-def candidate_ports(*people):
-    return {tuple(port) for someone in people for port in someone.page.evaluate("harness.candidatePorts()")}
 
 
 @needs_iptables
