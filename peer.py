@@ -342,7 +342,10 @@ class RoomPeer:
             raise PeerError("no-server", f"Cannot reach the signaling server at {self.url}: "
                             f"{str(error) or type(error).__name__}") from None
         try:
-            await self.socket.send(json.dumps({"type": "join", "secret": self.secret}))
+            try:
+                await self.socket.send(json.dumps({"type": "join", "secret": self.secret}))
+            except ConnectionClosedError:
+                pass  # refused at once (a bad room name): the server's error is still to be read
             async with asyncio.timeout(self.lifetime):
                 async for frame in self.socket:
                     if self.stopping or await self.handle(json.loads(frame)) == "leave":
