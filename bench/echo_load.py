@@ -45,9 +45,14 @@ def flask_run(port):
     return [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)]
 
 
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command's name: state, parent, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid):
-    """User and system CPU a process has used so far (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User and system CPU a process has used so far."""
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
@@ -56,7 +61,7 @@ def echo_peers(server):
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == server.pid \
+            if entry.name.isdigit() and int(stat_fields(entry.name)[1]) == server.pid \
                     and b"--echo" in (entry / "cmdline").read_bytes():
                 found.append(int(entry.name))
         except (FileNotFoundError, ProcessLookupError):

@@ -29,5 +29,8 @@ def ports_blocked(ports):
 
 
 def candidate_ports(*people):
-    """Every (protocol, port) of the candidates these people's calls have gathered or been sent."""
+    """Every (protocol, port) of the candidates these people's calls have gathered or been
+    sent, once each has gathered all of its own: so that every path can be cut."""
+    for someone in people:
+        someone.page.wait_for_function("harness.currentPeerConnection().iceGatheringState === 'complete'")
     return {tuple(port) for someone in people for port in someone.page.evaluate("harness.candidatePorts()")}
